@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* memlens maps PID: one process's VMAs with their memory, like pmap -X. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void maps_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: memlens maps [OPTIONS] PID\n"
+		"\n"
+		"Every VMA of process PID from /proc/PID/smaps, with totals.\n"
+		"The totals are sums of the kernel's per-VMA figures, which it rounds\n"
+		"down to a kB each; 'memlens ps' shows the exact per-process PSS.\n"
+		"\n"
+		"Options:\n"
+		"  -s, --sort KEY   order VMAs by pss, uss, rss or swap (default: address)\n"
+		"  -b, --bytes      exact byte counts instead of K/M/G\n"
+		"  -j, --json       JSON: {pid, comm, vmas: [...], total}, sizes in bytes\n"
+		"  -h, --help       show this help\n");
+}
+
+struct maps_args {
+	bool sorted;
+	enum ml_sort_key sort;
+	bool bytes, json;
+	pid_t pid;
+};
+
+static int parse_args(int argc, char **argv, struct maps_args *a)
+{
+	static const struct option longopts[] = {
+		{ "sort", required_argument, NULL, 's' },
+		{ "bytes", no_argument, NULL, 'b' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 } };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:bjh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (ml_sort_key_parse(optarg, &a->sort))
+				return cli_usage_error("maps", "unknown sort key '%s'", optarg);
+			a->sorted = true;
+			break;
+		case 'b': a->bytes = true; break;
+		case 'j': a->json = true; break;
+		case 'h':
+			maps_usage(stdout);
+			return -1;
+		default:
+			maps_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error("maps", "a PID is required");
+	if (!cli_parse_pid(argv[optind], &a->pid))
+		return cli_usage_error("maps", "'%s' is not a pid", argv[optind]);
+	if (optind + 1 < argc)
+		return cli_usage_error("maps", "unexpected argument '%s'", argv[optind + 1]);
+	return 0;
+}
+
+static void json_vma(struct ml_json *j, const struct ml_vma *v)
+{
+	ml_json_object_begin(j);
+	ml_json_kv_u64(j, "start", v->start);
+	ml_json_kv_u64(j, "end", v->end);
+	ml_json_kv_str(j, "perms", v->perms);
+	ml_json_kv_u64(j, "offset", v->offset);
+	ml_json_key(j, "dev");
+	{
+		char dev[24];
+
+		snprintf(dev, sizeof(dev), "%02x:%02x", v->dev_major, v->dev_minor);
+		ml_json_string(j, dev);
+	}
+	ml_json_kv_u64(j, "inode", v->inode);
+	ml_json_key(j, "name");
+	ml_json_string_len(j, v->name, v->name_len);
+	ml_json_kv_u64(j, "size", ml_vma_size(v));
+	cli_json_mem(j, &v->mem);
+	ml_json_object_end(j);
+}
+
+static void print_json(pid_t pid, const char *comm,
+		       const struct ml_vma_list *l, const struct ml_mem *total)
+{
+	struct ml_json j;
+
+	ml_json_init(&j, stdout, false);
+	ml_json_object_begin(&j);
+	ml_json_kv_i64(&j, "pid", pid);
+	ml_json_kv_str(&j, "comm", comm);
+	ml_json_key(&j, "vmas");
+	ml_json_array_begin(&j);
+	for (size_t i = 0; i < l->n; i++)
+		json_vma(&j, &l->v[i]);
+	ml_json_array_end(&j);
+	ml_json_key(&j, "total");
+	ml_json_object_begin(&j);
+	ml_json_kv_u64(&j, "size", total->size);
+	cli_json_mem(&j, total);
+	ml_json_object_end(&j);
+	ml_json_object_end(&j);
+	ml_json_finish(&j);
+}
+
+static void print_table(pid_t pid, const char *comm,
+			const struct ml_vma_list *l, const struct ml_mem *total,
+			bool exact)
+{
+	int width = cli_term_width();
+	char b[6][32];
+
+	printf("%d: %s\n", pid, comm);
+	printf("%16s %4s %8s %5s %8s %8s %8s %8s %8s %8s  %s\n", "ADDRESS", "PERM",
+	       "OFFSET", "DEV", "INODE", "SIZE", "RSS", "PSS", "USS", "SWAP",
+	       "MAPPING");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct ml_vma *v = &l->v[i];
+		char dev[16];
+
+		snprintf(dev, sizeof(dev), "%02x:%02x", v->dev_major, v->dev_minor);
+		printf("%16" PRIx64 " %4s %8" PRIx64 " %5s %8" PRIu64
+		       " %8s %8s %8s %8s %8s  ",
+		       v->start, v->perms, v->offset, dev, v->inode,
+		       cli_size(b[0], ml_vma_size(v), exact),
+		       cli_size(b[1], v->mem.rss, exact),
+		       cli_size(b[2], v->mem.pss, exact),
+		       cli_size(b[3], ml_mem_uss(&v->mem), exact),
+		       cli_size(b[4], v->mem.swap, exact));
+		cli_print_cut(stdout, v->name, width ? width - 100 : 0);
+		putchar('\n');
+	}
+	printf("%16s %4s %8s %5s %8s %8s %8s %8s %8s %8s  %zu VMAs\n", "total", "",
+	       "", "", "", cli_size(b[0], total->size, exact),
+	       cli_size(b[1], total->rss, exact), cli_size(b[2], total->pss, exact),
+	       cli_size(b[3], ml_mem_uss(total), exact),
+	       cli_size(b[4], total->swap, exact), l->n);
+}
+
+static int cmp_vma(const void *a, const void *b, void *ctx)
+{
+	const struct ml_vma *x = a, *y = b;
+	enum ml_sort_key key = *(enum ml_sort_key *)ctx;
+	uint64_t vx = ml_mem_sort_value(&x->mem, key);
+	uint64_t vy = ml_mem_sort_value(&y->mem, key);
+
+	if (vx != vy)
+		return vx > vy ? -1 : 1;
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+int cmd_maps(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct maps_args a = { 0 };
+	struct ml_vma_list l;
+	struct ml_mem total = { 0 };
+	char comm[ML_COMM_MAX];
+	char what[48];
+	int ret, err;
+
+	ret = parse_args(argc, argv, &a);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	snprintf(what, sizeof(what), "pid %d", a.pid);
+	err = ml_proc_comm(ctx->proc, a.pid, comm, sizeof(comm));
+	if (!err)
+		err = ml_proc_vmas(ctx->proc, a.pid, true, &l);
+	if (err) {
+		if (err == -ESRCH)
+			cli_errorf("%s: no such process", what);
+		else if (err == -EINVAL)
+			cli_errorf("%s: smaps is malformed", what);
+		else
+			cli_error(what, err);
+		return 1;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		ml_mem_add(&total, &l.v[i].mem);
+	}
+	if (a.sorted)
+		qsort_r(l.v, l.n, sizeof(*l.v), cmp_vma, &a.sort);
+	if (a.json)
+		print_json(a.pid, comm, &l, &total);
+	else
+		print_table(a.pid, comm, &l, &total, a.bytes);
+	ml_vma_list_free(&l);
+	return 0;
+}

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Formatting and argument helpers shared by the subcommands. */
+#include <errno.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void cli_error(const char *what, int err)
+{
+	fflush(stdout); /* keep the order the user would read */
+	fprintf(stderr, "memlens: %s: %s\n", what, strerror(err < 0 ? -err : err));
+}
+
+void cli_errorf(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("memlens: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "memlens %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'memlens %s --help'.\n", cmd);
+	return EXIT_USAGE;
+}
+
+bool cli_parse_uint(const char *s, unsigned long *v)
+{
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	return errno == 0 && *end == '\0';
+}
+
+bool cli_parse_pid(const char *s, pid_t *pid)
+{
+	unsigned long v;
+
+	if (!cli_parse_uint(s, &v) || v == 0 || v > INT32_MAX)
+		return false;
+	*pid = (pid_t)v;
+	return true;
+}
+
+bool cli_parse_user(const char *s, uid_t *uid)
+{
+	struct passwd *pw = getpwnam(s);
+	unsigned long v;
+
+	if (pw) {
+		*uid = pw->pw_uid;
+		return true;
+	}
+	if (cli_parse_uint(s, &v) && v < UINT32_MAX) {
+		*uid = (uid_t)v;
+		return true;
+	}
+	return false;
+}
+
+const char *cli_size(char buf[32], uint64_t bytes, bool exact)
+{
+	static const char units[] = "KMGTPE";
+	double v = (double)bytes;
+	int u = -1;
+
+	if (exact || bytes < 1024) {
+		snprintf(buf, 32, "%" PRIu64, bytes);
+		return buf;
+	}
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	/* three significant digits, like ls -h */
+	if (v < 10)
+		snprintf(buf, 32, "%.1f%c", v, units[u]);
+	else
+		snprintf(buf, 32, "%.0f%c", v, units[u]);
+	return buf;
+}
+
+int cli_term_width(void)
+{
+	struct winsize ws;
+
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
+		return ws.ws_col;
+	return 80;
+}
+
+void cli_print_cut(FILE *f, const char *s, int width)
+{
+	int len = (int)strlen(s);
+
+	if (width <= 0 || len <= width) {
+		fputs(s, f);
+		return;
+	}
+	if (width > 1)
+		fwrite(s, 1, (size_t)width - 1, f);
+	fputs("…", f);
+}
+
+const char *cli_user_name(uid_t uid)
+{
+	/* a handful of users own every process: a tiny cache is enough */
+	static struct { uid_t uid; char name[33]; } cache[64];
+	static unsigned n;
+	struct passwd *pw;
+	unsigned slot;
+
+	for (unsigned i = 0; i < n && i < 64; i++)
+		if (cache[i].uid == uid)
+			return cache[i].name;
+	slot = n++ % 64;
+	cache[slot].uid = uid;
+	pw = getpwuid(uid);
+	if (pw)
+		snprintf(cache[slot].name, sizeof(cache[slot].name), "%s", pw->pw_name);
+	else
+		snprintf(cache[slot].name, sizeof(cache[slot].name), "%u", (unsigned)uid);
+	return cache[slot].name;
+}
+
+void cli_json_mem(struct ml_json *j, const struct ml_mem *m)
+{
+	ml_json_kv_u64(j, "rss", m->rss);
+	ml_json_kv_u64(j, "pss", m->pss);
+	ml_json_kv_u64(j, "uss", ml_mem_uss(m));
+	ml_json_kv_u64(j, "swap", m->swap);
+	ml_json_kv_u64(j, "swap_pss", m->swap_pss);
+	ml_json_kv_u64(j, "pss_anon", m->pss_anon);
+	ml_json_kv_u64(j, "pss_file", m->pss_file);
+	ml_json_kv_u64(j, "pss_shmem", m->pss_shmem);
+	ml_json_kv_u64(j, "shared_clean", m->shared_clean);
+	ml_json_kv_u64(j, "shared_dirty", m->shared_dirty);
+	ml_json_kv_u64(j, "private_clean", m->private_clean);
+	ml_json_kv_u64(j, "private_dirty", m->private_dirty);
+	ml_json_kv_u64(j, "locked", m->locked);
+	ml_json_kv_u64(j, "anon_huge_pages", m->anon_huge);
+}
+
+void cli_json_proc(struct ml_json *j, const struct ml_proc_mem *p)
+{
+	ml_json_object_begin(j);
+	ml_json_kv_i64(j, "pid", p->pid);
+	ml_json_kv_str(j, "comm", p->comm);
+	ml_json_kv_i64(j, "uid", p->uid);
+	ml_json_kv_str(j, "user", cli_user_name(p->uid));
+	if (p->cmdline)
+		ml_json_kv_str(j, "cmdline", p->cmdline);
+	if (p->err) {
+		/* the keys stay, so consumers need no special case */
+		static const char *const keys[] = { "rss", "pss", "uss", "swap" };
+
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			ml_json_key(j, keys[i]);
+			ml_json_null(j);
+		}
+		ml_json_kv_str(j, "error", strerror(-p->err));
+	} else {
+		cli_json_mem(j, &p->mem);
+	}
+	ml_json_object_end(j);
+}
