@@ -128,7 +128,7 @@ static void print_table(pid_t pid, const char *comm,
 		char dev[16];
 
 		snprintf(dev, sizeof(dev), "%02x:%02x", v->dev_major, v->dev_minor);
-		printf("%16" PRIx64 " %4s %8" PRIx64 " %5s %8" PRIu64
+		printf("%16" PRIx64 " %4s %08" PRIx64 " %5s %8" PRIu64
 		       " %8s %8s %8s %8s %8s  ",
 		       v->start, v->perms, v->offset, dev, v->inode,
 		       cli_size(b[0], ml_vma_size(v), exact),
