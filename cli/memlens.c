@@ -48,53 +48,78 @@ static const struct cli_cmd *find_command(const char *name)
 	return NULL;
 }
 
+/*
+ * Global options come before the command. Anything else that starts with
+ * '-' belongs to the default command, so `memlens -n 5` is `memlens top -n 5`.
+ * Returns the index of the first argument that is not a global option, or
+ * -1 after printing help or version, or -2 on a usage error.
+ */
+static int parse_global(int argc, char **argv, struct cli_ctx *ctx)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char **dst = NULL;
+
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return -1;
+		}
+		if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+			printf("memlens %s\n", MEMLENS_VERSION);
+			return -1;
+		}
+		if (strncmp(a, "--proc-root", 11) == 0)
+			dst = &ctx->proc_root;
+		else if (strncmp(a, "--sys-root", 10) == 0)
+			dst = &ctx->sys_root;
+		else
+			break;
+		/* --opt=value or --opt value */
+		a = strchr(a, '=');
+		if (a) {
+			*dst = a + 1;
+		} else if (i + 1 < argc) {
+			*dst = argv[++i];
+		} else {
+			cli_errorf("option '%s' needs a directory", argv[i]);
+			return -2;
+		}
+	}
+	return i;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "proc-root", required_argument, NULL, 'P' },
-		{ "sys-root", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 } };
+	static char top_name[] = "top";
 	struct cli_ctx ctx = { .prog = "memlens" };
 	const struct cli_cmd *cmd;
-	int c, err, ret;
+	char **cmd_argv;
+	int first, cmd_argc, err, ret;
 
-	/* '+': stop at the first non-option, the subcommand */
-	while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'P':
-			ctx.proc_root = optarg;
-			break;
-		case 'S':
-			ctx.sys_root = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("memlens %s\n", MEMLENS_VERSION);
-			return 0;
-		default:
-			usage(stderr);
+	first = parse_global(argc, argv, &ctx);
+	if (first == -1)
+		return 0;
+	if (first < 0)
+		return EXIT_USAGE;
+
+	if (first >= argc || argv[first][0] == '-') {
+		/* plain `memlens [OPTIONS]`: the overview; argv[first-1] becomes
+		 * the command name slot that getopt skips */
+		cmd = find_command("top");
+		first--;
+		argv[first] = top_name;
+	} else {
+		cmd = find_command(argv[first]);
+		if (!cmd) {
+			cli_errorf("unknown command '%s' (see 'memlens --help')",
+				   argv[first]);
 			return EXIT_USAGE;
 		}
 	}
-	argc -= optind;
-	argv += optind;
-
-	cmd = argc > 0 ? find_command(argv[0]) : find_command("top");
-	if (!cmd) {
-		cli_errorf("unknown command '%s' (see 'memlens --help')", argv[0]);
-		return EXIT_USAGE;
-	}
-	if (argc == 0) {
-		/* plain `memlens`: the overview with default options */
-		static char *top_argv[] = { "top", NULL };
-
-		argv = top_argv;
-		argc = 1;
-	}
+	cmd_argv = argv + first;
+	cmd_argc = argc - first;
 
 	ML_OPTS(ml_proc_opts, opts, .proc_root = ctx.proc_root,
 		.sys_root = ctx.sys_root);
@@ -103,8 +128,8 @@ int main(int argc, char **argv)
 		cli_error(ctx.proc_root ? ctx.proc_root : "/proc", err);
 		return EXIT_FAILURE;
 	}
-	optind = 0; /* reset getopt for the subcommand */
-	ret = cmd->run(&ctx, argc, argv);
+	optind = 0; /* a fresh getopt for the subcommand */
+	ret = cmd->run(&ctx, cmd_argc, cmd_argv);
 	ml_proc_free(ctx.proc);
 	if (fflush(stdout) != 0 && ret == 0) {
 		cli_error("standard output", -errno);
