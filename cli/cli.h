@@ -57,6 +57,11 @@ const char *cli_size(char buf[32], uint64_t bytes, bool exact);
 int cli_term_width(void);
 /* Print @s, cutting it to @width columns with a trailing '…' (0: no cut). */
 void cli_print_cut(FILE *f, const char *s, int width);
+static inline const char *cli_processes(size_t n)
+{
+	return n == 1 ? "process" : "processes";
+}
+
 /* The user name for @uid (cached), or the number. */
 const char *cli_user_name(uid_t uid);
 

@@ -154,9 +154,9 @@ int cmd_libs(struct cli_ctx *ctx, int argc, char **argv)
 		cli_print_mappings(&t, n, a.bytes);
 	}
 	if (t.nr_unreadable)
-		cli_errorf("%zu processes not readable (permission denied or "
+		cli_errorf("%zu %s not readable (permission denied or "
 			   "malformed); their mappings are not counted",
-			   t.nr_unreadable);
+			   t.nr_unreadable, cli_processes(t.nr_unreadable));
 	ml_mapping_table_free(&t);
 	return 0;
 }

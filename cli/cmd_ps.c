@@ -139,11 +139,11 @@ static void print_table(const struct ml_proc_table *t, size_t n,
 		cli_print_cut(stdout, name, width ? width - 60 : 0);
 		putchar('\n');
 	}
-	printf("%7s %-10s %9s %9s %9s %9s  %zu processes\n", "", "total",
+	printf("%7s %-10s %9s %9s %9s %9s  %zu %s\n", "", "total",
 	       cli_size(b[0], total.swap, a->bytes),
 	       cli_size(b[1], ml_mem_uss(&total), a->bytes),
 	       cli_size(b[2], total.pss, a->bytes),
-	       cli_size(b[3], total.rss, a->bytes), n);
+	       cli_size(b[3], total.rss, a->bytes), n, cli_processes(n));
 }
 
 /* One line, on stderr, for everything that could not be read. */
@@ -158,12 +158,12 @@ static void report_unreadable(const struct ml_proc_table *t)
 			other++;
 	}
 	if (eacces)
-		cli_errorf("%zu processes not readable: permission denied "
+		cli_errorf("%zu %s not readable: permission denied "
 			   "(their smaps_rollup needs root or the same user)",
-			   eacces);
+			   eacces, cli_processes(eacces));
 	if (other)
-		cli_errorf("%zu processes could not be measured (see the error "
-			   "column)", other);
+		cli_errorf("%zu %s could not be measured (see the error "
+			   "column)", other, cli_processes(other));
 }
 
 int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)

@@ -221,8 +221,9 @@ int cmd_top(struct cli_ctx *ctx, int argc, char **argv)
 		cli_print_mappings(&maps, nm, a.bytes);
 	}
 	if (procs.nr_unreadable)
-		cli_errorf("%zu processes not readable (permission denied): "
-			   "run as root to count them", procs.nr_unreadable);
+		cli_errorf("%zu %s not readable (permission denied): "
+			   "run as root to count them", procs.nr_unreadable,
+			   cli_processes(procs.nr_unreadable));
 	ml_mapping_table_free(&maps);
 	ml_proc_table_free(&procs);
 	return 0;
