@@ -115,6 +115,7 @@ static void print_table(const struct ml_proc_table *t, size_t n,
 {
 	int width = cli_term_width();
 	struct ml_mem total = { 0 };
+	size_t measured = 0;
 	char b[4][32];
 
 	printf("%7s %-10s %9s %9s %9s %9s  %s\n", "PID", "USER", "SWAP", "USS",
@@ -131,7 +132,6 @@ static void print_table(const struct ml_proc_table *t, size_t n,
 			printf(" (%s)\n", strerror(-p->err));
 			continue;
 		}
-		ml_mem_add(&total, &p->mem);
 		printf("%9s %9s %9s %9s  ", cli_size(b[0], p->mem.swap, a->bytes),
 		       cli_size(b[1], ml_mem_uss(&p->mem), a->bytes),
 		       cli_size(b[2], p->mem.pss, a->bytes),
@@ -139,11 +139,19 @@ static void print_table(const struct ml_proc_table *t, size_t n,
 		cli_print_cut(stdout, name, width ? width - 60 : 0);
 		putchar('\n');
 	}
+	/* the total is the machine's (every measured process), not the page's */
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->p[i].err)
+			continue;
+		ml_mem_add(&total, &t->p[i].mem);
+		measured++;
+	}
 	printf("%7s %-10s %9s %9s %9s %9s  %zu %s\n", "", "total",
 	       cli_size(b[0], total.swap, a->bytes),
 	       cli_size(b[1], ml_mem_uss(&total), a->bytes),
 	       cli_size(b[2], total.pss, a->bytes),
-	       cli_size(b[3], total.rss, a->bytes), n, cli_processes(n));
+	       cli_size(b[3], total.rss, a->bytes), measured,
+	       cli_processes(measured));
 }
 
 /* One line, on stderr, for everything that could not be read. */

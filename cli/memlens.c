@@ -93,6 +93,7 @@ static int parse_global(int argc, char **argv, struct cli_ctx *ctx)
 int main(int argc, char **argv)
 {
 	static char top_name[] = "top";
+	char prog[32];
 	struct cli_ctx ctx = { .prog = "memlens" };
 	const struct cli_cmd *cmd;
 	char **cmd_argv;
@@ -120,6 +121,10 @@ int main(int argc, char **argv)
 	}
 	cmd_argv = argv + first;
 	cmd_argc = argc - first;
+	/* getopt names the program by argv[0]: make its messages read
+	 * "memlens ps: unrecognized option" */
+	snprintf(prog, sizeof(prog), "memlens %s", cmd->name);
+	cmd_argv[0] = prog;
 
 	ML_OPTS(ml_proc_opts, opts, .proc_root = ctx.proc_root,
 		.sys_root = ctx.sys_root);

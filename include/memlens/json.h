@@ -4,6 +4,8 @@
  *
  * The writer tracks nesting and commas; strings are escaped per RFC 8259,
  * bytes that are not valid UTF-8 become U+FFFD so output always parses.
+ * Misuse (a key inside an array, a value without a key inside an object,
+ * a close that does not match its open) sets err to -EINVAL.
  */
 #ifndef MEMLENS_JSON_H
 #define MEMLENS_JSON_H
@@ -23,6 +25,7 @@ struct ml_json {
 	bool pretty;
 	int depth;
 	bool need_comma[ML_JSON_MAX_DEPTH];
+	bool in_object[ML_JSON_MAX_DEPTH]; /* else an array */
 	bool after_key;
 	int err; /* first error (-EINVAL on misuse, -EIO on write failure) */
 };

@@ -137,7 +137,10 @@ bool ml_vma_is_anon(const struct ml_vma *v);
 /*
  * Parse one maps line at *@pos (up to @end) into @vma and advance *@pos past
  * it. The line's newline is replaced by NUL so that vma->name is a C string:
- * the text must be writable and outlive @vma.
+ * the text must be writable and outlive @vma. The parser never writes at or
+ * past @end, so when the last line has no newline, name (and vm_flags) end
+ * at @end and are C strings only if *@end is a NUL, as ml_proc_read()
+ * leaves it; vma->name_len is right either way.
  * Returns 1 when a VMA was parsed, 0 at the end, -EINVAL on a malformed line.
  */
 int ml_maps_next(char **pos, char *end, struct ml_vma *vma);

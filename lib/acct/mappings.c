@@ -92,9 +92,18 @@ int ml_mapping_table_add(struct ml_mapping_table *t,
 
 	for (size_t i = 0; i < vmas->n; i++) {
 		const struct ml_vma *v = &vmas->v[i];
-		const char *name = v->name_len ? v->name : ML_ANON_NAME;
-		size_t len = v->name_len ? v->name_len : strlen(ML_ANON_NAME);
-		long idx = lookup_or_add(t, name, len);
+		/*
+		 * Entries hold C strings: a NUL inside a name (never from the
+		 * kernel, possible in hostile text) ends it, so that hashing,
+		 * comparing and strndup() all see the same bytes.
+		 */
+		size_t len = v->name ? strnlen(v->name, v->name_len) : 0;
+		const char *name = len ? v->name : ML_ANON_NAME;
+		long idx;
+
+		if (!len)
+			len = strlen(ML_ANON_NAME);
+		idx = lookup_or_add(t, name, len);
 
 		if (idx < 0)
 			return (int)idx;
@@ -135,8 +144,10 @@ int ml_acct_mappings(struct ml_proc *p, const struct ml_scan_opts *opts,
 		if (procs.p[i].err || procs.p[i].no_mm)
 			continue;
 		err = ml_proc_vmas(p, procs.p[i].pid, true, &vmas);
-		if (err == -ESRCH)
-			continue; /* exited since */
+		if (err == -ESRCH) {
+			err = 0; /* exited since: not a failure of the scan */
+			continue;
+		}
 		if (err == -ENOMEM)
 			break;
 		if (err) {
@@ -171,6 +182,8 @@ static int cmp_mapping(const void *a, const void *b, void *ctx)
 
 void ml_mapping_table_sort(struct ml_mapping_table *t, enum ml_sort_key key)
 {
+	if (t->n < 2)
+		return; /* nothing to order; and qsort_r() takes no NULL array */
 	qsort_r(t->m, t->n, sizeof(*t->m), cmp_mapping, &key);
 	/* the index refers to positions; rebuild it for later additions */
 	if (t->index_cap)

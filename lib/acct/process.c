@@ -31,8 +31,19 @@ static int read_rollup(struct ml_proc *p, pid_t pid, struct ml_proc_mem *out)
 {
 	char *text;
 	ssize_t n = ml_proc_read(p, pid, "smaps_rollup", &text);
+	uid_t uid;
 	int err;
 
+	/*
+	 * For a task without an mm (a kernel thread, a zombie) the kernel's
+	 * show_smaps_rollup() fails the read with ESRCH although the process
+	 * is there: tell that apart from a process that exited by its
+	 * directory, which an exited process loses.
+	 */
+	if (n == -ESRCH && read_owner(p, pid, &uid) == 0) {
+		out->no_mm = true;
+		return 0;
+	}
 	if (n < 0)
 		return (int)n;
 	err = ml_smaps_rollup_parse(text, (size_t)n, &out->mem);
@@ -256,5 +267,7 @@ static int cmp_proc(const void *a, const void *b, void *ctx)
 
 void ml_proc_table_sort(struct ml_proc_table *t, enum ml_sort_key key)
 {
+	if (t->n < 2)
+		return; /* nothing to order; and qsort_r() takes no NULL array */
 	qsort_r(t->p, t->n, sizeof(*t->p), cmp_proc, &key);
 }

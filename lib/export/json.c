@@ -37,13 +37,15 @@ static void newline(struct ml_json *j)
 		put(j, "  ", 2);
 }
 
-/* Separator and indentation before a value or a key. */
-static void before_value(struct ml_json *j)
+static void misuse(struct ml_json *j)
 {
-	if (j->after_key) {
-		j->after_key = false;
-		return;
-	}
+	if (!j->err)
+		j->err = -EINVAL;
+}
+
+/* Separator and indentation before a value or a key. */
+static void before_item(struct ml_json *j)
+{
 	if (j->depth > 0) {
 		if (j->need_comma[j->depth])
 			put(j, ",", 1);
@@ -52,24 +54,44 @@ static void before_value(struct ml_json *j)
 	}
 }
 
+/* A value: after its key inside an object, or an item of an array. */
+static void before_value(struct ml_json *j)
+{
+	if (j->after_key) {
+		j->after_key = false;
+		return;
+	}
+	if (j->depth > 0 && j->in_object[j->depth])
+		misuse(j);
+	/* one document per writer: need_comma[0] marks the top value done */
+	if (j->depth == 0) {
+		if (j->need_comma[0])
+			misuse(j);
+		j->need_comma[0] = true;
+	}
+	before_item(j);
+}
+
 static void open_(struct ml_json *j, char c)
 {
 	before_value(j);
 	if (j->depth + 1 >= ML_JSON_MAX_DEPTH) {
-		j->err = j->err ? j->err : -EINVAL;
+		misuse(j);
 		return;
 	}
 	put(j, &c, 1);
 	j->depth++;
 	j->need_comma[j->depth] = false;
+	j->in_object[j->depth] = c == '{';
 }
 
 static void close_(struct ml_json *j, char c)
 {
 	bool had_items;
 
-	if (j->depth <= 0) {
-		j->err = j->err ? j->err : -EINVAL;
+	if (j->depth <= 0 || j->after_key ||
+	    j->in_object[j->depth] != (c == '}')) {
+		misuse(j);
 		return;
 	}
 	had_items = j->need_comma[j->depth];
@@ -157,6 +179,12 @@ void ml_json_string(struct ml_json *j, const char *s)
 
 void ml_json_key(struct ml_json *j, const char *key)
 {
+	if (j->depth == 0 || !j->in_object[j->depth] || j->after_key || !key) {
+		misuse(j);
+		return;
+	}
+	before_item(j);
+	j->after_key = true; /* the key string itself is not a value */
 	ml_json_string(j, key);
 	put(j, j->pretty ? ": " : ":", j->pretty ? 2 : 1);
 	j->after_key = true;
@@ -194,8 +222,8 @@ void ml_json_null(struct ml_json *j)
 
 int ml_json_finish(struct ml_json *j)
 {
-	if (j->depth != 0 && !j->err)
-		j->err = -EINVAL;
+	if (j->depth != 0 || j->after_key || !j->need_comma[0])
+		misuse(j);
 	put(j, "\n", 1);
 	if (!j->err && fflush(j->out) != 0)
 		j->err = -EIO;
