@@ -78,16 +78,27 @@ bool cli_parse_user(const char *s, uid_t *uid)
 	return false;
 }
 
-const char *cli_size(char buf[32], uint64_t bytes, bool exact)
+/* @v in decimal at @out, no NUL; returns the end. */
+static char *put_u64(char *out, uint64_t v)
+{
+	char digits[20];
+	int n = 0;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*out++ = digits[--n];
+	return out;
+}
+
+static const char *cli_size_float(char buf[32], uint64_t bytes)
 {
 	static const char units[] = "KMGTPE";
 	double v = (double)bytes;
 	int u = -1;
 
-	if (exact || bytes < 1024) {
-		snprintf(buf, 32, "%" PRIu64, bytes);
-		return buf;
-	}
 	while (v >= 1024 && u < 5) {
 		v /= 1024;
 		u++;
@@ -97,6 +108,49 @@ const char *cli_size(char buf[32], uint64_t bytes, bool exact)
 		snprintf(buf, 32, "%.1f%c", v, units[u]);
 	else
 		snprintf(buf, 32, "%.0f%c", v, units[u]);
+	return buf;
+}
+
+/*
+ * Below 2^53 bytes, bytes / 1024^k is exact as a double, so the "%.1f" and
+ * "%.0f" of cli_size_float() are an integer division rounded half to even,
+ * done here without printf (`memlens maps` prints five sizes a VMA). Checked
+ * against cli_size_float() on every value below 2^24, both sides of every
+ * rounding tie at every unit, and 20 million random values.
+ */
+const char *cli_size(char buf[32], uint64_t bytes, bool exact)
+{
+	static const char units[] = "KMGTPE";
+	unsigned shift = 10;
+	uint64_t q, rest, half;
+	bool one_decimal;
+	char *o = buf;
+
+	if (exact || bytes < 1024) {
+		*put_u64(buf, bytes) = '\0';
+		return buf;
+	}
+	if (bytes >> 53)
+		return cli_size_float(buf, bytes);
+	while (bytes >> (shift + 10))
+		shift += 10;
+	one_decimal = bytes < (UINT64_C(10) << shift); /* v < 10 */
+	if (one_decimal)
+		bytes *= 10;
+	q = bytes >> shift;
+	rest = bytes & ((UINT64_C(1) << shift) - 1);
+	half = UINT64_C(1) << (shift - 1);
+	if (rest > half || (rest == half && (q & 1)))
+		q++;
+	if (one_decimal) {
+		o = put_u64(o, q / 10);
+		*o++ = '.';
+		*o++ = (char)('0' + q % 10);
+	} else {
+		o = put_u64(o, q);
+	}
+	*o++ = units[shift / 10 - 1];
+	*o = '\0';
 	return buf;
 }
 

@@ -10,6 +10,7 @@
  */
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -49,10 +50,21 @@ static bool expect(const char **p, const char *end, char c)
 }
 
 /*
+ * End the string that runs up to @eol, unless @eol is the end of the text:
+ * the parsers never write outside [*pos, end). Text read by ml_proc_read()
+ * has a NUL at its end already.
+ */
+static void terminate(char *eol, char *end)
+{
+	if (eol < end)
+		*eol = '\0';
+}
+
+/*
  * Parse the header in [s, eol) into @vma. The name runs from the first
  * non-blank after the inode to the end of the line; *eol is made a NUL.
  */
-static int parse_header(char *s, char *eol, struct ml_vma *vma)
+static int parse_header(char *s, char *eol, char *end, struct ml_vma *vma)
 {
 	const char *p = s;
 	uint64_t major, minor;
@@ -78,7 +90,7 @@ static int parse_header(char *s, char *eol, struct ml_vma *vma)
 	p = skip_blanks(p, eol);
 	vma->name = p;
 	vma->name_len = (uint32_t)(eol - p);
-	*eol = '\0';
+	terminate(eol, end);
 	return 0;
 }
 
@@ -98,7 +110,7 @@ int ml_maps_next(char **pos, char *end, struct ml_vma *vma)
 	if (s >= end)
 		return 0;
 	eol = line_end(s, end);
-	err = parse_header(s, eol, vma);
+	err = parse_header(s, eol, end, vma);
 	if (err)
 		return err;
 	*pos = eol < end ? eol + 1 : end;
@@ -195,7 +207,7 @@ static int parse_plain(const char *p, const char *eol, uint64_t *v)
  * Apply one "Key: value" line to @vma (or only @mem when vma is NULL).
  * @seen collects which memory fields were present.
  */
-static int parse_field(char *s, char *eol, struct ml_vma *vma,
+static int parse_field(char *s, char *eol, char *end, struct ml_vma *vma,
 		       struct ml_mem *mem, unsigned *cursor, bool *saw_rss)
 {
 	const char *colon = memchr(s, ':', (size_t)(eol - s));
@@ -236,12 +248,73 @@ static int parse_field(char *s, char *eol, struct ml_vma *vma,
 		if (vma) {
 			char *flags = (char *)skip_blanks(colon + 1, eol);
 
-			*eol = '\0';
+			terminate(eol, end);
 			vma->vm_flags = flags;
 		}
 		break;
 	}
 	return err;
+}
+
+/* memcmp(s, key, len) == 0 for the short keys of smaps, without a call. */
+static inline bool key_equal(const char *s, const char *key, size_t len)
+{
+	uint64_t a, b, c, d;
+
+	if (len < 8)
+		return memcmp(s, key, len) == 0;
+	memcpy(&a, s, 8);
+	memcpy(&b, key, 8);
+	memcpy(&c, s + len - 8, 8);
+	memcpy(&d, key + len - 8, 8);
+	return a == b && c == d;
+}
+
+/* skip_blanks(), eight spaces at a time first: the kernel pads values. */
+static inline const char *skip_padding(const char *p, const char *end)
+{
+	static const char spaces[8] = "        ";
+	uint64_t w, sp;
+
+	memcpy(&sp, spaces, 8);
+	while (end - p >= 8) {
+		memcpy(&w, p, 8);
+		if (w != sp)
+			break;
+		p += 8;
+	}
+	return skip_blanks(p, end);
+}
+
+/*
+ * The common line in one pass: the memory field the kernel prints next
+ * (fields[*cursor]), as "Key:", blanks, a decimal, blanks, "kB", end of line.
+ * Returns the end of the line (its newline or @end) with the field applied,
+ * or NULL to leave the line to parse_field(), which then finds the same
+ * colon, key and newline the long way and gives the same result.
+ */
+static char *parse_mem_line(char *s, char *end, struct ml_mem *mem,
+			    unsigned *cursor, bool *saw_rss)
+{
+	const struct field *f = &fields[*cursor];
+	const char *p;
+	uint64_t kib;
+
+	if (f->kind != F_MEM || end - s <= f->len || s[f->len] != ':' ||
+	    !key_equal(s, f->key, f->len))
+		return NULL;
+	p = skip_padding(s + f->len + 1, end);
+	if (!parse_u64(&p, end, &kib))
+		return NULL;
+	p = skip_blanks(p, end);
+	if (end - p < 2 || p[0] != 'k' || p[1] != 'B' ||
+	    (end - p > 2 && p[2] != '\n'))
+		return NULL;
+	*(uint64_t *)((char *)mem + f->off) = kib_to_bytes(kib);
+	if (f->off == offsetof(struct ml_mem, rss))
+		*saw_rss = true;
+	*cursor = (*cursor + 1) % ARRAY_SIZE(fields);
+	return (char *)p + 2;
 }
 
 /* Parse field lines from *pos until the next header or the end. */
@@ -254,11 +327,15 @@ static int parse_fields(char **pos, char *end, struct ml_vma *vma,
 	int err;
 
 	while (s < end && !is_header(s, end)) {
-		char *eol = line_end(s, end);
+		char *eol = parse_mem_line(s, end, mem, &cursor, &saw_rss);
 
-		err = parse_field(s, eol, vma, mem, &cursor, &saw_rss);
-		if (err)
-			return err;
+		if (!eol) {
+			eol = line_end(s, end);
+			err = parse_field(s, eol, end, vma, mem, &cursor,
+					  &saw_rss);
+			if (err)
+				return err;
+		}
 		s = eol < end ? eol + 1 : end;
 	}
 	*pos = s;
@@ -301,34 +378,260 @@ void ml_vma_list_free(struct ml_vma_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/*
+ * ml_proc_vmas() streams the file through the context's read buffer instead
+ * of reading it whole: smaps of a process with 20,000 VMAs is 14 MB, and
+ * faulting in a fresh buffer that size cost more than the kernel took to
+ * print it (bench/bench_maps). Records are parsed in the buffer by
+ * ml_maps_next() / ml_smaps_next() as soon as they are complete; the strings
+ * a VMA keeps (name, VmFlags) are copied to a small arena, a string repeated
+ * from one of the last few VMAs only once, and the arena becomes
+ * ml_vma_list.text.
+ */
+
+#define STREAM_BUF_MIN (64 * 1024)
+#define STREAM_READ_MIN 4096 /* seq_file hands out about a page per read */
+#define PREFAULT_MIN (64 * 1024)
+#define PREFAULT_VMAS 1024   /* VMAs' worth of array faulted in at a time */
+#define RECENT_STRINGS 4
+
+/*
+ * Fault in the whole pages of [addr, addr + len) with one call rather than
+ * one page fault per page, which costs several times more (12 µs a page
+ * under a paravirtualised MMU). A hint: kernels before 5.14 refuse it.
+ */
+static void prefault(void *addr, size_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+	uintptr_t page = 4096;
+	uintptr_t start = ((uintptr_t)addr + page - 1) & ~(page - 1);
+	uintptr_t stop = ((uintptr_t)addr + len) & ~(page - 1);
+
+	if (len >= PREFAULT_MIN && stop > start)
+		madvise((void *)start, stop - start, MADV_POPULATE_WRITE);
+#else
+	(void)addr;
+	(void)len;
+#endif
+}
+
+/* Room for out->v[out->n], its pages faulted in ahead in batches. */
+static int grow_vmas(struct ml_vma_list *l, size_t *prefaulted)
+{
+	size_t ncap = l->cap ? l->cap * 2 : 16, batch;
+	struct ml_vma *v;
+
+	if (l->n >= l->cap) {
+		if (ncap < l->cap || ncap > SIZE_MAX / sizeof(*v))
+			return -ENOMEM;
+		v = realloc(l->v, ncap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = ncap;
+	}
+	if (l->n >= *prefaulted) {
+		batch = l->cap - l->n < PREFAULT_VMAS ? l->cap - l->n : PREFAULT_VMAS;
+		prefault(&l->v[l->n], batch * sizeof(*l->v));
+		*prefaulted = l->n + batch;
+	}
+	return 0;
+}
+
+/* The arena: offset 0 holds "", strings are NUL-terminated copies. */
+struct strings {
+	char *s;
+	size_t len, cap;
+	size_t recent_off[RECENT_STRINGS];
+	size_t recent_len[RECENT_STRINGS];
+	unsigned next_recent;
+};
+
+/* The arena moved: point the VMAs kept so far at the new copy. */
+static void rebase_strings(struct ml_vma_list *l, uintptr_t old_base,
+			   const char *base)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		l->v[i].name = base + ((uintptr_t)l->v[i].name - old_base);
+		l->v[i].vm_flags = base + ((uintptr_t)l->v[i].vm_flags - old_base);
+	}
+}
+
+/* Offset of a copy of @s (@len bytes and a NUL) in @a. */
+static int strings_add(struct strings *a, struct ml_vma_list *l,
+		       const char *s, size_t len, size_t *off)
+{
+	uintptr_t old_base;
+	size_t ncap;
+	char *ns;
+
+	if (len == 0) {
+		*off = 0;
+		return 0;
+	}
+	for (unsigned i = 0; i < RECENT_STRINGS; i++) {
+		if (a->recent_len[i] == len &&
+		    memcmp(a->s + a->recent_off[i], s, len) == 0) {
+			*off = a->recent_off[i];
+			return 0;
+		}
+	}
+	if (len + 1 > a->cap - a->len) {
+		ncap = a->cap;
+		while (len + 1 > ncap - a->len) {
+			if (ncap > SIZE_MAX / 2)
+				return -ENOMEM;
+			ncap *= 2;
+		}
+		old_base = (uintptr_t)a->s;
+		ns = realloc(a->s, ncap);
+		if (!ns)
+			return -ENOMEM;
+		if ((uintptr_t)ns != old_base)
+			rebase_strings(l, old_base, ns);
+		a->s = ns;
+		a->cap = ncap;
+	}
+	memcpy(a->s + a->len, s, len);
+	a->s[a->len + len] = '\0';
+	*off = a->len;
+	a->len += len + 1;
+	a->recent_off[a->next_recent] = *off;
+	a->recent_len[a->next_recent] = len;
+	a->next_recent = (a->next_recent + 1) % RECENT_STRINGS;
+	return 0;
+}
+
+/* Move the strings of l->v[l->n] out of the read buffer into @a. */
+static int keep_strings(struct strings *a, struct ml_vma_list *l)
+{
+	struct ml_vma *v = &l->v[l->n];
+	size_t name_off, flags_off;
+	int err;
+
+	err = strings_add(a, l, v->name, v->name_len, &name_off);
+	if (!err)
+		err = strings_add(a, l, v->vm_flags, strlen(v->vm_flags),
+				  &flags_off);
+	if (err)
+		return err;
+	v->name = a->s + name_off;
+	v->vm_flags = a->s + flags_off;
+	return 0;
+}
+
+/*
+ * Where the complete records in [buf, end) stop: after the last newline for
+ * maps, where every line is a record; at the start of the last complete
+ * header line for smaps, whose record may still be missing lines. @buf when
+ * there is no complete record yet.
+ */
+static char *records_end(char *buf, char *end, bool with_counters)
+{
+	char *eol = memrchr(buf, '\n', (size_t)(end - buf));
+
+	if (!eol)
+		return buf;
+	if (!with_counters)
+		return eol + 1;
+	while (eol > buf) {
+		char *nl = memrchr(buf, '\n', (size_t)(eol - buf));
+		char *s = nl ? nl + 1 : buf;
+
+		if (is_header(s, eol))
+			return s;
+		if (!nl)
+			break;
+		eol = nl;
+	}
+	return buf;
+}
+
+/*
+ * Read from @fd after the *@len bytes kept in p->buf until less than a read's
+ * worth of room is left or the file ends; grow the buffer first when it is
+ * that full already. The data is NUL-terminated.
+ */
+static int fill(struct ml_proc *p, int fd, size_t *len, bool *eof)
+{
+	ssize_t n;
+
+	if (p->cap < STREAM_BUF_MIN || p->cap - *len <= STREAM_READ_MIN) {
+		size_t ncap = p->cap < STREAM_BUF_MIN ? STREAM_BUF_MIN : p->cap * 2;
+		char *nb;
+
+		if (ncap < p->cap)
+			return -ENOMEM;
+		nb = realloc(p->buf, ncap);
+		if (!nb)
+			return -ENOMEM;
+		prefault(nb + p->cap, ncap - p->cap);
+		p->buf = nb;
+		p->cap = ncap;
+	}
+	while (!*eof && p->cap - *len > STREAM_READ_MIN) {
+		n = read(fd, p->buf + *len, p->cap - *len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == ENOENT ? -ESRCH : -errno;
+		}
+		if (n == 0)
+			*eof = true;
+		*len += (size_t)n;
+	}
+	p->buf[*len] = '\0';
+	return 0;
+}
+
 int ml_proc_vmas(struct ml_proc *p, pid_t pid, bool with_counters,
 		 struct ml_vma_list *out)
 {
 	int (*next)(char **, char *, struct ml_vma *) =
 		with_counters ? ml_smaps_next : ml_maps_next;
-	char *text, *pos, *end;
-	ssize_t len;
-	int ret;
+	struct strings str = { .cap = 4096, .len = 1 };
+	_cleanup_close_ int fd = -1;
+	size_t len = 0, prefaulted = 0;
+	bool eof = false;
+	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
-	len = ml_proc_read_owned(p, pid, with_counters ? "smaps" : "maps",
-				 &text);
-	if (len < 0)
-		return (int)len;
-	out->text = text;
-	pos = text;
-	end = text + len;
-	for (;;) {
-		ret = grow_array((void **)&out->v, &out->cap, out->n,
-				 sizeof(*out->v));
+	fd = proc_open(p, pid, with_counters ? "smaps" : "maps", O_RDONLY);
+	if (fd < 0)
+		return fd;
+	str.s = malloc(str.cap);
+	if (!str.s)
+		return -ENOMEM;
+	str.s[0] = '\0';
+	while (ret == 0) {
+		char *pos, *end;
+
+		ret = fill(p, fd, &len, &eof);
 		if (ret)
 			break;
-		ret = next(&pos, end, &out->v[out->n]);
-		if (ret <= 0)
+		pos = p->buf;
+		end = eof ? p->buf + len : records_end(p->buf, p->buf + len,
+							with_counters);
+		while (pos < end) {
+			ret = grow_vmas(out, &prefaulted);
+			if (ret)
+				break;
+			ret = next(&pos, end, &out->v[out->n]);
+			if (ret < 0)
+				break;
+			ret = keep_strings(&str, out);
+			if (ret)
+				break;
+			out->n++;
+		}
+		if (ret || eof)
 			break;
-		out->n++;
+		/* keep the incomplete record for the next round */
+		len -= (size_t)(end - p->buf);
+		memmove(p->buf, end, len);
 	}
-	if (ret < 0)
+	out->text = str.s;
+	if (ret)
 		ml_vma_list_free(out);
 	return ret;
 }
