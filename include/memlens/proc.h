@@ -158,6 +158,22 @@ int ml_smaps_next(char **pos, char *end, struct ml_vma *vma);
  */
 int ml_smaps_rollup_parse(char *text, size_t len, struct ml_mem *mem);
 
+/*
+ * Stream the VMAs of /proc/PID/maps or smaps one at a time, without keeping
+ * them: the cheapest way through a process with tens of thousands of VMAs.
+ * The iterator reads through @p's buffer, so use one iterator at a time per
+ * struct ml_proc, and no other read through @p until it is closed.
+ * ml_vma_iter_next() returns 1 with @vma filled (its name and vm_flags stay
+ * valid until the next call), 0 at the end, or a negative errno (-EINVAL on
+ * a malformed record; the iterator cannot go on after an error).
+ */
+struct ml_vma_iter;
+
+int ml_vma_iter_open(struct ml_proc *p, pid_t pid, bool with_counters,
+		     struct ml_vma_iter **out);
+int ml_vma_iter_next(struct ml_vma_iter *it, struct ml_vma *vma);
+void ml_vma_iter_close(struct ml_vma_iter *it);
+
 /* A parsed maps or smaps file: owns its text and its VMA array. */
 struct ml_vma_list {
 	struct ml_vma *v;

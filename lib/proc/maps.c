@@ -584,53 +584,119 @@ static int fill(struct ml_proc *p, int fd, size_t *len, bool *eof)
 	return 0;
 }
 
-int ml_proc_vmas(struct ml_proc *p, pid_t pid, bool with_counters,
-		 struct ml_vma_list *out)
-{
-	int (*next)(char **, char *, struct ml_vma *) =
-		with_counters ? ml_smaps_next : ml_maps_next;
-	struct strings str = { .cap = 4096, .len = 1 };
-	_cleanup_close_ int fd = -1;
-	size_t len = 0, prefaulted = 0;
-	bool eof = false;
-	int ret = 0;
+/* ---- streaming iterator ------------------------------------------------------ */
 
-	memset(out, 0, sizeof(*out));
+struct ml_vma_iter {
+	struct ml_proc *p; /* whose read buffer holds the text */
+	int fd;
+	bool with_counters;
+	bool eof;
+	size_t len; /* bytes in p->buf */
+	char *pos;  /* next record */
+	char *end;  /* end of the complete records in p->buf */
+};
+
+int ml_vma_iter_open(struct ml_proc *p, pid_t pid, bool with_counters,
+		     struct ml_vma_iter **out)
+{
+	struct ml_vma_iter *it;
+	int fd;
+
+	if (!p || !out)
+		return -EINVAL;
 	fd = proc_open(p, pid, with_counters ? "smaps" : "maps", O_RDONLY);
 	if (fd < 0)
 		return fd;
-	str.s = malloc(str.cap);
-	if (!str.s)
+	it = calloc(1, sizeof(*it));
+	if (!it) {
+		close(fd);
 		return -ENOMEM;
-	str.s[0] = '\0';
-	while (ret == 0) {
-		char *pos, *end;
+	}
+	it->p = p;
+	it->fd = fd;
+	it->with_counters = with_counters;
+	*out = it;
+	return 0;
+}
 
-		ret = fill(p, fd, &len, &eof);
+/* Keep the incomplete record at it->end, read more, find the new end. */
+static int refill(struct ml_vma_iter *it)
+{
+	struct ml_proc *p = it->p;
+	size_t done = it->end ? (size_t)(it->end - p->buf) : 0;
+	int err;
+
+	it->len -= done;
+	memmove(p->buf, p->buf + done, it->len);
+	err = fill(p, it->fd, &it->len, &it->eof);
+	if (err)
+		return err;
+	it->pos = p->buf;
+	it->end = it->eof ? p->buf + it->len :
+			    records_end(p->buf, p->buf + it->len,
+					it->with_counters);
+	return 0;
+}
+
+int ml_vma_iter_next(struct ml_vma_iter *it, struct ml_vma *vma)
+{
+	int err;
+
+	for (;;) {
+		if (it->pos < it->end)
+			return it->with_counters ?
+				       ml_smaps_next(&it->pos, it->end, vma) :
+				       ml_maps_next(&it->pos, it->end, vma);
+		if (it->eof)
+			return 0;
+		err = refill(it);
+		if (err)
+			return err;
+	}
+}
+
+void ml_vma_iter_close(struct ml_vma_iter *it)
+{
+	if (!it)
+		return;
+	close(it->fd);
+	free(it);
+}
+
+int ml_proc_vmas(struct ml_proc *p, pid_t pid, bool with_counters,
+		 struct ml_vma_list *out)
+{
+	struct strings str = { .cap = 4096, .len = 1 };
+	struct ml_vma_iter *it;
+	size_t prefaulted = 0;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = ml_vma_iter_open(p, pid, with_counters, &it);
+	if (ret)
+		return ret;
+	str.s = malloc(str.cap);
+	if (!str.s) {
+		ml_vma_iter_close(it);
+		return -ENOMEM;
+	}
+	str.s[0] = '\0';
+	out->text = str.s;
+	for (;;) {
+		ret = grow_vmas(out, &prefaulted);
 		if (ret)
 			break;
-		pos = p->buf;
-		end = eof ? p->buf + len : records_end(p->buf, p->buf + len,
-							with_counters);
-		while (pos < end) {
-			ret = grow_vmas(out, &prefaulted);
-			if (ret)
-				break;
-			ret = next(&pos, end, &out->v[out->n]);
-			if (ret < 0)
-				break;
-			ret = keep_strings(&str, out);
-			if (ret)
-				break;
-			out->n++;
-		}
-		if (ret || eof)
+		ret = ml_vma_iter_next(it, &out->v[out->n]);
+		if (ret <= 0)
 			break;
-		/* keep the incomplete record for the next round */
-		len -= (size_t)(end - p->buf);
-		memmove(p->buf, end, len);
+		/* the iterator's text moves on the next read: copy the strings */
+		ret = keep_strings(&str, out);
+		if (ret)
+			break;
+		out->text = str.s;
+		out->n++;
 	}
-	out->text = str.s;
+	ml_vma_iter_close(it);
 	if (ret)
 		ml_vma_list_free(out);
 	return ret;
