@@ -16,6 +16,7 @@ static const struct cli_cmd commands[] = {
 	{ "maps", cmd_maps, "one process's VMAs, pmap -X style, with totals" },
 	{ "libs", cmd_libs, "PSS per mapping (file or name) summed over all processes" },
 	{ "doctor", cmd_doctor, "which kernel features memlens can use here, and fallbacks" },
+	{ "vma", cmd_vma, "address -> VMA, file offset, build ID (PROCMAP_QUERY)" },
 };
 
 static void usage(FILE *f)

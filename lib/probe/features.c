@@ -26,33 +26,11 @@
 
 #include <memlens/features.h>
 
+#include "../util/uapi.h"
 #include "../util/util.h"
 
 /* ---- uapi newer than the build's headers (Debian bookworm has 6.1) ------- */
-
-#ifndef PROCMAP_QUERY
-/* include/uapi/linux/fs.h, 6.11 */
-struct procmap_query {
-	__u64 size;
-	__u64 query_flags;
-	__u64 query_addr;
-	__u64 vma_start;
-	__u64 vma_end;
-	__u64 vma_flags;
-	__u64 vma_page_size;
-	__u64 vma_offset;
-	__u64 inode;
-	__u32 dev_major;
-	__u32 dev_minor;
-	__u32 vma_name_size;
-	__u32 build_id_size;
-	__u64 vma_name_addr;
-	__u64 build_id_addr;
-};
-_Static_assert(sizeof(struct procmap_query) == 104, "uapi procmap_query");
-#define PROCMAP_QUERY _IOWR('f', 17, struct procmap_query)
-#define PROCMAP_QUERY_VMA_EXECUTABLE 0x04
-#endif
+/* PROCMAP_QUERY is in ../util/uapi.h, shared with lib/vmaq. */
 
 #ifndef PAGEMAP_SCAN
 /* include/uapi/linux/fs.h, 6.7 */
