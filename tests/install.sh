@@ -51,8 +51,12 @@ pcdir=$(dirname "$pc")
 # point the .pc's prefix at where DESTDIR put the files
 flags=$(PKG_CONFIG_PATH=$pcdir pkg-config --define-variable=prefix="$root" \
 	--cflags --libs memlens)
+# a sanitizer build's library needs its runtime loaded first: build the
+# consumer the same way
+san=$(meson introspect "$build" --buildoptions | python3 -c \
+	'import json,sys; v=next(o["value"] for o in json.load(sys.stdin) if o["name"]=="b_sanitize"); print("" if v=="none" else "-fsanitize="+v)')
 check "a program compiles against the installed library" \
-	sh -c "cc -o '$dest/use' '$dest/use.c' $flags"
+	sh -c "cc $san -o '$dest/use' '$dest/use.c' $flags"
 libdir=$(dirname "$(find "$root" -name 'libmemlens.so' | head -n 1)")
 check "and runs with the shared library" env LD_LIBRARY_PATH="$libdir" "$dest/use"
 exit $fail

@@ -222,22 +222,26 @@ static void test_scan_filters(void)
 	if (!p)
 		return;
 	/* pids: in the order asked; an absent one stays, with -ESRCH; the
-	 * kernel thread is still left out without include_no_mm */
+	 * kernel thread, asked for by pid, stays too, without memory */
 	{
 		static const pid_t pids[] = { 300, 2, 424242, 100 };
 		ML_OPTS(ml_scan_opts, o, .pids = pids, .nr_pids = 4);
 
 		CHECK_EQ(ml_acct_scan(p, &o, &t), 0);
-		CHECK_EQ(t.n, 3);
+		CHECK_EQ(t.n, 4);
 		CHECK_EQ(t.nr_unreadable, 1);
 		CHECK_EQ(t.nr_gone, 0);
-		if (t.n == 3) {
+		if (t.n == 4) {
 			CHECK_EQ(t.p[0].pid, 300);
 			check_loader(&t.p[0]);
-			CHECK_EQ(t.p[1].pid, 424242);
-			CHECK_EQ(t.p[1].err, -ESRCH);
-			CHECK_EQ(t.p[2].pid, 100);
-			check_app(&t.p[2]);
+			CHECK_EQ(t.p[1].pid, 2);
+			CHECK(t.p[1].no_mm);
+			CHECK_EQ(t.p[1].err, 0);
+			CHECK_U64(t.p[1].mem.rss, 0);
+			CHECK_EQ(t.p[2].pid, 424242);
+			CHECK_EQ(t.p[2].err, -ESRCH);
+			CHECK_EQ(t.p[3].pid, 100);
+			check_app(&t.p[3]);
 		}
 		ml_proc_table_free(&t);
 	}
@@ -373,9 +377,10 @@ static void test_live_kernel_thread(void)
 			CHECK_EQ(t.p[0].err, 0);
 		}
 		ml_proc_table_free(&t);
+		/* asked for by pid, it is kept even without include_no_mm */
 		o.include_no_mm = false;
 		CHECK_EQ(ml_acct_scan(p, &o, &t), 0);
-		CHECK_EQ(t.n, 0);
+		CHECK_EQ(t.n, 1);
 		CHECK_EQ(t.nr_gone, 0);
 		ml_proc_table_free(&t);
 	}

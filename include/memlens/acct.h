@@ -50,7 +50,8 @@ struct ml_scan_opts {
 	bool filter_uid;   /* only processes whose real uid is .uid */
 	uid_t uid;
 	bool want_cmdline;
-	bool include_no_mm; /* keep kernel threads and zombies */
+	bool include_no_mm; /* keep kernel threads and zombies (always kept
+			     * when asked for in .pids) */
 };
 #define ml_scan_opts__last_field include_no_mm
 

@@ -27,63 +27,112 @@ static int read_owner(struct ml_proc *p, pid_t pid, uid_t *uid)
 	return 0;
 }
 
-static int read_rollup(struct ml_proc *p, pid_t pid, struct ml_proc_mem *out)
-{
-	char *text;
-	ssize_t n = ml_proc_read(p, pid, "smaps_rollup", &text);
+/* What the scan asks of one process; ml_acct_process() asks everything. */
+struct measure_opts {
+	bool filter_uid;
 	uid_t uid;
+	bool want_cmdline;
+	bool include_no_mm;
+};
+
+static int no_mm(struct ml_proc_mem *out)
+{
+	out->no_mm = true;
+	return 0;
+}
+
+/*
+ * Read smaps_rollup into out->mem. The owner comes from the open file:
+ * every file under /proc/PID carries the task's owner, so an fstat of the
+ * fd we need anyway replaces a path lookup. *skip is set when the owner
+ * filter rejects the process before its rollup is read.
+ */
+static int read_rollup(struct ml_proc *p, pid_t pid,
+		       const struct measure_opts *o, struct ml_proc_mem *out,
+		       bool *skip)
+{
+	_cleanup_close_ int fd = proc_open(p, pid, "smaps_rollup", O_RDONLY);
+	struct stat st;
+	ssize_t n;
 	int err;
 
 	/*
-	 * For a task without an mm (a kernel thread, a zombie) the kernel's
-	 * show_smaps_rollup() fails the read with ESRCH although the process
-	 * is there: tell that apart from a process that exited by its
+	 * For a task without an mm (a kernel thread, a zombie) the kernel
+	 * fails the open or the read of smaps_rollup with ESRCH although the
+	 * process is there: tell that apart from a process that exited by its
 	 * directory, which an exited process loses.
 	 */
-	if (n == -ESRCH && read_owner(p, pid, &uid) == 0) {
-		out->no_mm = true;
+	if (fd < 0) {
+		/* not ours to read, or no mm: still say whose it is */
+		err = read_owner(p, pid, &out->uid);
+		if (err)
+			return err;
+		*skip = o->filter_uid && out->uid != o->uid;
+		return fd == -ESRCH ? no_mm(out) : fd;
+	}
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	out->uid = st.st_uid;
+	if (o->filter_uid && out->uid != o->uid) {
+		*skip = true;
 		return 0;
+	}
+	n = read_all(fd, &p->buf, &p->cap);
+	if (n == -ESRCH) {
+		uid_t uid;
+
+		return read_owner(p, pid, &uid) ? -ESRCH : no_mm(out);
 	}
 	if (n < 0)
 		return (int)n;
-	err = ml_smaps_rollup_parse(text, (size_t)n, &out->mem);
-	if (err == -ENODATA) {
-		out->no_mm = true;
-		return 0;
-	}
-	return err;
+	err = ml_smaps_rollup_parse(p->buf, (size_t)n, &out->mem);
+	return err == -ENODATA ? no_mm(out) : err;
 }
 
-/* Fill everything but the owner, which the scan reads first to filter. */
-static int measure(struct ml_proc *p, pid_t pid, bool want_cmdline,
-		   struct ml_proc_mem *out)
+/*
+ * Measure @pid into @out; *skip says the caller should drop it (filtered
+ * out, or without memory when those are not wanted). Names are read last,
+ * and only for processes that are kept.
+ */
+static int measure(struct ml_proc *p, pid_t pid, const struct measure_opts *o,
+		   struct ml_proc_mem *out, bool *skip)
 {
 	char cmd[4096];
-	int err;
+	int err, name_err;
 
-	err = ml_proc_comm(p, pid, out->comm, sizeof(out->comm));
-	if (err)
+	*skip = false;
+	err = read_rollup(p, pid, o, out, skip);
+	if (*skip || err == -ESRCH)
 		return err;
-	if (want_cmdline && ml_proc_cmdline(p, pid, cmd, sizeof(cmd)) == 0) {
+	if (!err && out->no_mm && !o->include_no_mm) {
+		*skip = true;
+		return 0;
+	}
+	/* a row without its name is no use, even when the rollup failed */
+	name_err = ml_proc_comm(p, pid, out->comm, sizeof(out->comm));
+	if (name_err == -ESRCH)
+		return name_err;
+	if (o->want_cmdline && ml_proc_cmdline(p, pid, cmd, sizeof(cmd)) == 0) {
 		out->cmdline = strdup(cmd);
 		if (!out->cmdline)
 			return -ENOMEM;
 	}
-	return read_rollup(p, pid, out);
+	return err ? err : name_err;
 }
 
 int ml_acct_process(struct ml_proc *p, pid_t pid, bool want_cmdline,
 		    struct ml_proc_mem *out)
 {
+	const struct measure_opts o = { .want_cmdline = want_cmdline,
+					.include_no_mm = true };
+	bool skip;
 	int err;
 
 	memset(out, 0, sizeof(*out));
 	out->pid = pid;
 	if (pid <= 0)
 		return out->err = -EINVAL;
-	err = read_owner(p, pid, &out->uid);
-	if (!err)
-		err = measure(p, pid, want_cmdline, out);
+	err = measure(p, pid, &o, out, &skip);
 	out->err = err;
 	return err;
 }
@@ -118,7 +167,15 @@ static bool wanted_pid(const struct ml_scan_opts *o, pid_t pid)
 static int scan_one(struct ml_proc *p, const struct ml_scan_opts *o,
 		    pid_t pid, struct ml_proc_table *t)
 {
+	const struct measure_opts mo = {
+		.filter_uid = o && o->filter_uid,
+		.uid = o ? o->uid : 0,
+		.want_cmdline = o && o->want_cmdline,
+		/* a kernel thread asked for by pid is shown, not dropped */
+		.include_no_mm = o && (o->include_no_mm || o->pids),
+	};
 	struct ml_proc_mem *m;
+	bool skip;
 	int err;
 
 	err = grow_array((void **)&t->p, &t->cap, t->n, sizeof(*t->p));
@@ -127,23 +184,19 @@ static int scan_one(struct ml_proc *p, const struct ml_scan_opts *o,
 	m = &t->p[t->n];
 	memset(m, 0, sizeof(*m));
 	m->pid = pid;
-	err = read_owner(p, pid, &m->uid);
-	if (!err && o && o->filter_uid && m->uid != o->uid)
+	err = measure(p, pid, &mo, m, &skip);
+	if (err == -ENOMEM)
+		return err;
+	if (skip) {
+		free(m->cmdline);
 		return 0;
-	if (!err)
-		err = measure(p, pid, o && o->want_cmdline, m);
-	m->err = err;
+	}
 	if (err == -ESRCH && !(o && o->pids)) {
 		free(m->cmdline);
 		t->nr_gone++;
 		return 0;
 	}
-	if (err == -ENOMEM)
-		return err;
-	if (!err && m->no_mm && !(o && o->include_no_mm)) {
-		free(m->cmdline);
-		return 0;
-	}
+	m->err = err;
 	if (err)
 		t->nr_unreadable++;
 	t->n++;

@@ -148,6 +148,17 @@ void ml_json_string_len(struct ml_json *j, const char *str, size_t n)
 		unsigned char c = s[i];
 		size_t len;
 
+		/* names are mostly plain ASCII: write a run of it at once */
+		for (len = 0; i + len < n && s[i + len] >= 0x20 &&
+			      s[i + len] < 0x7f && s[i + len] != '"' &&
+			      s[i + len] != '\\';
+		     len++)
+			;
+		if (len) {
+			put(j, (const char *)s + i, len);
+			i += len;
+			continue;
+		}
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
@@ -190,13 +201,24 @@ void ml_json_key(struct ml_json *j, const char *key)
 	j->after_key = true;
 }
 
+/* Decimal digits of @v at the end of buf[24]; returns where they start. */
+static char *format_u64(char buf[24], uint64_t v)
+{
+	char *o = buf + 24;
+
+	do {
+		*--o = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return o;
+}
+
 void ml_json_u64(struct ml_json *j, uint64_t v)
 {
-	char buf[24];
-	int n = snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	char buf[24], *s = format_u64(buf, v);
 
 	before_value(j);
-	put(j, buf, (size_t)n);
+	put(j, s, (size_t)(buf + 24 - s));
 }
 
 void ml_json_i64(struct ml_json *j, int64_t v)

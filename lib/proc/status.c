@@ -187,9 +187,14 @@ int ml_proc_statm(struct ml_proc *p, pid_t pid, struct ml_statm *sm)
 
 /* ---- comm, cmdline ------------------------------------------------------------ */
 
-/* Read a small file straight into the caller's buffer, no shared buffer. */
+/*
+ * Read a small file straight into the caller's buffer, no shared buffer.
+ * With @until_newline, a read ending in a newline is taken as the whole
+ * file: comm is one line written in one go, and the read that would only
+ * confirm the end is a syscall per process in a scan.
+ */
 static ssize_t read_small(struct ml_proc *p, pid_t pid, const char *file,
-			  char *buf, size_t sz)
+			  char *buf, size_t sz, bool until_newline)
 {
 	_cleanup_close_ int fd = proc_open(p, pid, file, O_RDONLY);
 	size_t len = 0;
@@ -207,6 +212,8 @@ static ssize_t read_small(struct ml_proc *p, pid_t pid, const char *file,
 		if (n == 0)
 			break;
 		len += (size_t)n;
+		if (until_newline && buf[len - 1] == '\n')
+			break;
 	}
 	return (ssize_t)len;
 }
@@ -217,7 +224,7 @@ int ml_proc_comm(struct ml_proc *p, pid_t pid, char *buf, size_t sz)
 
 	if (!buf || sz == 0)
 		return -EINVAL;
-	n = read_small(p, pid, "comm", buf, sz - 1);
+	n = read_small(p, pid, "comm", buf, sz - 1, true);
 	if (n < 0)
 		return (int)n;
 	if (n > 0 && buf[n - 1] == '\n')
@@ -256,7 +263,7 @@ int ml_proc_cmdline(struct ml_proc *p, pid_t pid, char *buf, size_t sz)
 	if (!buf || sz == 0)
 		return -EINVAL;
 	n = read_small(p, pid, "cmdline", raw,
-		       sz < sizeof(raw) ? sz : sizeof(raw));
+		       sz < sizeof(raw) ? sz : sizeof(raw), false);
 	if (n < 0)
 		return (int)n;
 	return ml_cmdline_format(raw, (size_t)n, buf, sz);
