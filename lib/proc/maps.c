@@ -627,7 +627,8 @@ static int refill(struct ml_vma_iter *it)
 	int err;
 
 	it->len -= done;
-	memmove(p->buf, p->buf + done, it->len);
+	if (it->len) /* p->buf is NULL before the first read */
+		memmove(p->buf, p->buf + done, it->len);
 	err = fill(p, it->fd, &it->len, &it->eof);
 	if (err)
 		return err;
