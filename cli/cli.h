@@ -36,6 +36,8 @@ int cmd_maps(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_libs(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_doctor(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_vma(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_contig(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_names(struct cli_ctx *ctx, int argc, char **argv);
 
 /* "memlens: <what>: <reason>" on stderr. */
 void cli_error(const char *what, int err);

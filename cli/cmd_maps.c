@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <memlens/names.h>
+
 #include "cli.h"
 
 static void maps_usage(FILE *f)
@@ -80,6 +82,10 @@ struct vma_source {
 	struct ml_vma cur;
 	size_t n;                       /* VMAs handed out */
 	int err;                        /* why the stream stopped early */
+	/* anonymous memory names from the registry (memlens names) */
+	struct ml_names_labeler *names;
+	const struct ml_vma *parts;     /* a VMA split by names, in parts */
+	long nr_parts, next_part;
 };
 
 static const struct ml_vma *source_next(struct vma_source *s)
@@ -92,7 +98,21 @@ static const struct ml_vma *source_next(struct vma_source *s)
 		s->n++;
 		return &s->list->v[s->i++];
 	}
+	if (s->next_part < s->nr_parts) {
+		s->n++;
+		return &s->parts[s->next_part++];
+	}
 	ret = ml_vma_iter_next(s->it, &s->cur);
+	if (ret > 0 && s->names) {
+		s->nr_parts = ml_names_labeler_vma(s->names, &s->cur, &s->parts);
+		s->next_part = 1;
+		if (s->nr_parts < 0)
+			ret = (int)s->nr_parts;
+		else {
+			s->n++;
+			return &s->parts[0];
+		}
+	}
 	if (ret <= 0) {
 		s->err = ret;
 		return NULL;
@@ -101,8 +121,11 @@ static const struct ml_vma *source_next(struct vma_source *s)
 	return &s->cur;
 }
 
-static void json_vma(struct ml_json *j, const struct ml_vma *v)
+static void json_vma(struct ml_json *j, const struct ml_vma *v,
+		     const struct ml_names_labeler *names)
 {
+	const char *source = ml_name_source_name(ml_names_source(names, v));
+
 	ml_json_object_begin(j);
 	ml_json_kv_u64(j, "start", v->start);
 	ml_json_kv_u64(j, "end", v->end);
@@ -118,6 +141,8 @@ static void json_vma(struct ml_json *j, const struct ml_vma *v)
 	ml_json_kv_u64(j, "inode", v->inode);
 	ml_json_key(j, "name");
 	ml_json_string_len(j, v->name, v->name_len);
+	if (source)
+		ml_json_kv_str(j, "name_source", source);
 	ml_json_kv_u64(j, "size", ml_vma_size(v));
 	cli_json_mem(j, &v->mem);
 	ml_json_object_end(j);
@@ -141,7 +166,7 @@ static void print_json(pid_t pid, const char *comm, struct vma_source *src)
 	ml_json_array_begin(&j);
 	while ((v = source_next(src))) {
 		ml_mem_add(&total, &v->mem);
-		json_vma(&j, v);
+		json_vma(&j, v, src->names);
 	}
 	ml_json_array_end(&j);
 	if (src->err)
@@ -305,10 +330,17 @@ int cmd_maps(struct cli_ctx *ctx, int argc, char **argv)
 	if (!err && a.sorted) {
 		err = ml_proc_vmas(ctx->proc, a.pid, true, &l);
 		if (!err)
+			err = ml_names_labeler_new(ctx->proc, a.pid, &l, &src.names);
+		if (!err)
+			err = ml_names_label_list(src.names, &l);
+		if (!err)
 			qsort_r(l.v, l.n, sizeof(*l.v), cmp_vma, &a.sort);
 		src.list = &l;
 	} else if (!err) {
-		err = ml_vma_iter_open(ctx->proc, a.pid, true, &src.it);
+		/* names first: the stream keeps the proc buffer to itself */
+		err = ml_names_labeler_new(ctx->proc, a.pid, NULL, &src.names);
+		if (!err)
+			err = ml_vma_iter_open(ctx->proc, a.pid, true, &src.it);
 	}
 	if (err) {
 		report(what, err);
@@ -320,6 +352,7 @@ int cmd_maps(struct cli_ctx *ctx, int argc, char **argv)
 		print_table(a.pid, comm, &src, a.bytes);
 	ml_vma_iter_close(src.it);
 	ml_vma_list_free(&l);
+	ml_names_labeler_free(src.names);
 	/* a stream can fail midway (the process exited, a record was bad):
 	 * what was printed is true, and the command says where it stopped */
 	if (src.err) {

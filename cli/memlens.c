@@ -17,6 +17,8 @@ static const struct cli_cmd commands[] = {
 	{ "libs", cmd_libs, "PSS per mapping (file or name) summed over all processes" },
 	{ "doctor", cmd_doctor, "which kernel features memlens can use here, and fallbacks" },
 	{ "vma", cmd_vma, "address -> VMA, file offset, build ID (PROCMAP_QUERY)" },
+	{ "contig", cmd_contig, "aligned blocks, contiguous runs, folio sizes (mem_hist)" },
+	{ "names", cmd_names, "memory per anonymous-memory name ([anon:NAME]), per process" },
 };
 
 static void usage(FILE *f)
