@@ -64,17 +64,23 @@ static inline double bench_median(const double *v, size_t n)
 /* The command bench_run_quiet() is waiting for, for signal handlers. */
 static volatile pid_t bench_running;
 
-/* Async-signal-safe: kill and reap the command under way, if any. */
-static inline void bench_kill_running(void)
+/* Async-signal-safe: kill and reap the process in *slot, if any. */
+static inline void bench_kill_reap(volatile pid_t *slot)
 {
-	pid_t pid = bench_running;
+	pid_t pid = *slot;
 
 	if (pid <= 0)
 		return;
 	kill(pid, SIGKILL);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	bench_running = 0;
+	*slot = 0;
+}
+
+/* Async-signal-safe: kill and reap the command under way, if any. */
+static inline void bench_kill_running(void)
+{
+	bench_kill_reap(&bench_running);
 }
 
 /*

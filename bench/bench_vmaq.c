@@ -46,14 +46,7 @@ static volatile pid_t child;
 
 static void kill_child(void)
 {
-	pid_t pid = child;
-
-	if (pid <= 0)
-		return;
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	child = 0;
+	bench_kill_reap(&child);
 }
 
 static void on_signal(int sig)
