@@ -382,50 +382,45 @@ static size_t blocks_str(char *buf, size_t sz, const uint64_t *h)
 	return n < sz ? n : sz - 1;
 }
 
-static size_t runs_str(char *buf, size_t sz, const struct ml_contig_proc *cp,
-		       const struct ml_contig_runs *r)
+/*
+ * "4K:3 2M:1 ..." for the non-empty bins of @nr (bin i holds pages of
+ * page_size << i; the last bin is that size and larger), "0" when all are
+ * empty, "-" when the figures are not known (@have false).
+ */
+static size_t bins_str(char *buf, size_t sz, bool have, uint64_t page_size,
+		       const uint64_t *nr, int nr_bins)
 {
 	size_t n = 0;
 	char l[32];
 
-	if (!cp->have_runs)
+	if (!have)
 		return (size_t)snprintf(buf, sz, "-");
 	buf[0] = '\0';
-	for (int i = 0; i < ML_CONTIG_NR_RUN_BINS && n < sz; i++) {
-		if (!r->nr[i])
+	for (int i = 0; i < nr_bins && n < sz; i++) {
+		if (!nr[i])
 			continue;
-		pow2_label(l, cp->page_size << i);
+		pow2_label(l, page_size << i);
 		n += (size_t)snprintf(buf + n, sz - n, "%s%s%s:%" PRIu64,
 				      n ? " " : "", l,
-				      i == ML_CONTIG_NR_RUN_BINS - 1 ? "+" : "",
-				      r->nr[i]);
+				      i == nr_bins - 1 ? "+" : "", nr[i]);
 	}
 	if (!n)
 		n = (size_t)snprintf(buf, sz, "0");
 	return n < sz ? n : sz - 1;
 }
 
+static size_t runs_str(char *buf, size_t sz, const struct ml_contig_proc *cp,
+		       const struct ml_contig_runs *r)
+{
+	return bins_str(buf, sz, cp->have_runs, cp->page_size, r->nr,
+			ML_CONTIG_NR_RUN_BINS);
+}
+
 static size_t folios_str(char *buf, size_t sz, const struct ml_contig_proc *cp,
 			 const struct ml_contig_folios *fo)
 {
-	size_t n = 0;
-	char l[32];
-
-	if (!cp->have_folios)
-		return (size_t)snprintf(buf, sz, "-");
-	buf[0] = '\0';
-	for (int i = 0; i < ML_CONTIG_NR_FOLIO_ORDERS && n < sz; i++) {
-		if (!fo->nr[i])
-			continue;
-		pow2_label(l, cp->page_size << i);
-		n += (size_t)snprintf(buf + n, sz - n, "%s%s%s:%" PRIu64,
-				      n ? " " : "", l,
-				      i == ML_CONTIG_NR_FOLIO_ORDERS - 1 ? "+" : "",
-				      fo->nr[i]);
-	}
-	if (!n)
-		n = (size_t)snprintf(buf, sz, "0");
-	return n < sz ? n : sz - 1;
+	return bins_str(buf, sz, cp->have_folios, cp->page_size, fo->nr,
+			ML_CONTIG_NR_FOLIO_ORDERS);
 }
 
 static void text_row(const struct ml_contig_proc *cp, const char *addr,
