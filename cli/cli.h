@@ -49,6 +49,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 /* Parse a pid argument ("1234"); false when it is not a positive pid. */
 bool cli_parse_pid(const char *s, pid_t *pid);
 bool cli_parse_uint(const char *s, unsigned long *v);
+/*
+ * Parse @arg as a pid and append it to the growing array *@pids; false
+ * when it is not a pid. Out of memory is fatal here: an argument list.
+ */
+bool cli_add_pid(pid_t **pids, size_t *nr, const char *arg);
 /* A user name or a numeric uid. */
 bool cli_parse_user(const char *s, uid_t *uid);
 

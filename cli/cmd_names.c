@@ -92,16 +92,9 @@ static int parse_args(int argc, char **argv, struct names_args *a)
 			return EXIT_USAGE;
 		}
 	}
-	for (; optind < argc; optind++) {
-		pid_t *np = realloc(a->pids, (a->nr_pids + 1) * sizeof(*np));
-
-		if (!np)
-			return 1;
-		a->pids = np;
-		if (!cli_parse_pid(argv[optind], &a->pids[a->nr_pids]))
+	for (; optind < argc; optind++)
+		if (!cli_add_pid(&a->pids, &a->nr_pids, argv[optind]))
 			return cli_usage_error("names", "'%s' is not a pid", argv[optind]);
-		a->nr_pids++;
-	}
 	if (a->perf_map && !a->nr_pids)
 		return cli_usage_error("names", "--perf-map needs the PIDs to write maps for");
 	return 0;

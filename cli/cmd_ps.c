@@ -66,17 +66,10 @@ static int parse_args(int argc, char **argv, struct ps_args *a)
 				return cli_usage_error("ps", "unknown user '%s'", optarg);
 			a->filter_uid = true;
 			break;
-		case 'p': {
-			pid_t *np = realloc(a->pids, (a->nr_pids + 1) * sizeof(*np));
-
-			if (!np)
-				return 1;
-			a->pids = np;
-			if (!cli_parse_pid(optarg, &a->pids[a->nr_pids]))
+		case 'p':
+			if (!cli_add_pid(&a->pids, &a->nr_pids, optarg))
 				return cli_usage_error("ps", "'%s' is not a pid", optarg);
-			a->nr_pids++;
 			break;
-		}
 		case 'n':
 			if (!cli_parse_uint(optarg, &a->limit))
 				return cli_usage_error("ps", "'%s' is not a count", optarg);

@@ -62,6 +62,22 @@ bool cli_parse_pid(const char *s, pid_t *pid)
 	return true;
 }
 
+bool cli_add_pid(pid_t **pids, size_t *nr, const char *arg)
+{
+	pid_t pid, *np;
+
+	if (!cli_parse_pid(arg, &pid))
+		return false;
+	np = realloc(*pids, (*nr + 1) * sizeof(*np));
+	if (!np) {
+		cli_error("arguments", -ENOMEM);
+		exit(EXIT_FAILURE);
+	}
+	np[(*nr)++] = pid;
+	*pids = np;
+	return true;
+}
+
 bool cli_parse_user(const char *s, uid_t *uid)
 {
 	struct passwd *pw = getpwnam(s);
