@@ -77,6 +77,39 @@ static inline void bench_kill_reap(volatile pid_t *slot)
 	*slot = 0;
 }
 
+/*
+ * Fork a child running @child_main(@arg, parent pid, ready fd), which writes
+ * one byte to the fd once its memory is in place and then waits to be
+ * killed; its pid goes to *@slot (for bench_kill_reap()). Returns 0 once the
+ * child is ready, or a negative errno (-ECHILD: it died first).
+ */
+static inline int bench_spawn_ready(void (*child_main)(unsigned, pid_t, int),
+				    unsigned arg, volatile pid_t *slot)
+{
+	pid_t parent = getpid(), pid;
+	int fds[2];
+	char c;
+	ssize_t n;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		close(fds[0]);
+		child_main(arg, parent, fds[1]);
+		_exit(0);
+	}
+	*slot = pid;
+	close(fds[1]);
+	do
+		n = read(fds[0], &c, 1);
+	while (n < 0 && errno == EINTR);
+	close(fds[0]);
+	return n == 1 ? 0 : -ECHILD;
+}
+
 /* Async-signal-safe: kill and reap the command under way, if any. */
 static inline void bench_kill_running(void)
 {

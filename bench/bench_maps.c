@@ -81,27 +81,7 @@ static void child_main(unsigned nr_regions, pid_t parent, int ready_fd)
 
 static int spawn_child(unsigned nr_regions)
 {
-	pid_t parent = getpid(), pid;
-	int fds[2];
-	char c;
-	ssize_t n;
-
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		close(fds[0]);
-		child_main(nr_regions, parent, fds[1]);
-	}
-	child = pid;
-	close(fds[1]);
-	do
-		n = read(fds[0], &c, 1);
-	while (n < 0 && errno == EINTR);
-	close(fds[0]);
-	return n == 1 ? 0 : -ECHILD;
+	return bench_spawn_ready(child_main, nr_regions, &child);
 }
 
 /* ---- rounds ----------------------------------------------------------------- */
