@@ -17,6 +17,7 @@
 
 #include <memlens/acct.h>
 
+#include "fixtures.h"
 #include "tap.h"
 
 #define KB(x) ((uint64_t)(x) * 1024)
@@ -25,15 +26,6 @@
 #define LIBC "/usr/lib/x86_64-linux-gnu/libc.so.6"
 
 /* ---- helpers ---------------------------------------------------------------- */
-
-static struct ml_proc *open_root(const char *root)
-{
-	ML_OPTS(ml_proc_opts, o, .proc_root = root);
-	struct ml_proc *p = NULL;
-
-	CHECK_EQ(ml_proc_new(&o, &p), 0);
-	return p;
-}
 
 /* The owner of the fixture's pid directories: whoever checked them out. */
 static uid_t fixture_uid(void)
@@ -62,21 +54,6 @@ static const struct ml_mapping *find_mapping(const struct ml_mapping_table *t,
 			return &t->m[i];
 	printf("# mapping '%.60s' not in the table\n", name);
 	return NULL;
-}
-
-/* The fixtures' 4218-byte mapping name (make-fixtures.py, LONG_PATH). */
-static char *long_path(void)
-{
-	char *s = malloc(8192), *o = s;
-
-	o += sprintf(o, "/srv/deep/");
-	for (int i = 0; i < 70; i++) {
-		o += sprintf(o, "%slevel%03d-", i ? "/" : "", i);
-		memset(o, 'x', 50);
-		o += 50;
-	}
-	strcpy(o, "/blob.bin");
-	return s;
 }
 
 /*

@@ -14,6 +14,7 @@
 
 #include <memlens/proc.h>
 
+#include "fixtures.h"
 #include "tap.h"
 
 #define KB(x) ((uint64_t)(x) * 1024)
@@ -41,30 +42,6 @@ static int maps_one(const char *line, struct ml_vma *v, char **keep)
 
 	*keep = t;
 	return ret;
-}
-
-static struct ml_proc *open_root(const char *root)
-{
-	ML_OPTS(ml_proc_opts, o, .proc_root = root);
-	struct ml_proc *p = NULL;
-
-	CHECK_EQ(ml_proc_new(&o, &p), 0);
-	return p;
-}
-
-/* The 4218-byte name of the fixtures (make-fixtures.py, LONG_PATH). */
-static char *long_path(void)
-{
-	char *s = malloc(8192), *o = s;
-
-	o += sprintf(o, "/srv/deep/");
-	for (int i = 0; i < 70; i++) {
-		o += sprintf(o, "%slevel%03d-", i ? "/" : "", i);
-		memset(o, 'x', 50);
-		o += 50;
-	}
-	strcpy(o, "/blob.bin");
-	return s;
 }
 
 /* ---- maps -------------------------------------------------------------------- */
