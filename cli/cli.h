@@ -38,6 +38,15 @@ int cmd_doctor(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_vma(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_contig(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_names(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_damon(struct cli_ctx *ctx, int argc, char **argv);
+/* memlens damon SUBCOMMAND, one file each (cmd_damon_<name>.c) */
+int cmd_damon_monitor(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_damon_record(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_damon_report(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_damon_start(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_damon_status(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_damon_stop(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_allocinfo(struct cli_ctx *ctx, int argc, char **argv);
 
 /* "memlens: <what>: <reason>" on stderr. */
 void cli_error(const char *what, int err);

@@ -19,6 +19,7 @@ static const struct cli_cmd commands[] = {
 	{ "vma", cmd_vma, "address -> VMA, file offset, build ID (PROCMAP_QUERY)" },
 	{ "contig", cmd_contig, "aligned blocks, contiguous runs, folio sizes (mem_hist)" },
 	{ "names", cmd_names, "memory per anonymous-memory name ([anon:NAME]), per process" },
+	{ "damon", cmd_damon, "data-access monitoring: monitor, record, report, kernel DAMON" },
 };
 
 static void usage(FILE *f)
