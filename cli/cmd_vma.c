@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <memlens/names.h>
 #include <memlens/vmaq.h>
 
 #include "cli.h"
@@ -25,6 +26,9 @@ static void vma_usage(FILE *f)
 		"name. Addresses are hexadecimal, with or without 0x. Uses the kernel's\n"
 		"PROCMAP_QUERY ioctl (Linux 6.11+) or, without it, one read of\n"
 		"/proc/PID/maps; MEMLENS_NO_PROCMAP_QUERY=1 forces the latter.\n"
+		"Anonymous memory named through the memlens registry (on kernels without\n"
+		"PR_SET_VMA_ANON_NAME) shows as [anon:NAME], its range the named part,\n"
+		"as the kernel would split it.\n"
 		"\n"
 		"Options:\n"
 		"      --stdin        read addresses from standard input, one per line;\n"
@@ -32,8 +36,9 @@ static void vma_usage(FILE *f)
 		"                     with their line number and the rest resolved\n"
 		"  -j, --json         JSON: one object per address with keys addr, start,\n"
 		"                     end, perms, offset (of the address in the file),\n"
-		"                     build_id (hex or null), name; an address no VMA\n"
-		"                     covers has addr and error instead\n"
+		"                     build_id (hex or null), name, and name_source\n"
+		"                     (kernel or registry) for named anonymous memory;\n"
+		"                     an address no VMA covers has addr and error instead\n"
 		"      --no-build-id  do not look up build IDs (faster)\n"
 		"  -h, --help         show this help\n"
 		"\n"
@@ -167,7 +172,80 @@ static int read_stdin(struct addr_list *l, size_t *bad)
 	return err;
 }
 
-static void print_json(const struct ml_vmaq_result *r, size_t n)
+/*
+ * What each result shows: the kernel's VMA, or the part of it the
+ * registry names, with that name.
+ */
+struct vma_shown {
+	uint64_t start, end;
+	const char *name;
+	size_t name_len;
+	const char *source; /* "kernel", "registry", NULL: not a named anon */
+	char buf[96];       /* "[anon_shmem:" + 79 + "]" */
+};
+
+/* Memory the registry may name: anonymous, without a kernel name. */
+static bool maybe_registry_named(const struct ml_vmaq_vma *v)
+{
+	return v && (!v->name_len || !strcmp(v->name, "/dev/zero (deleted)"));
+}
+
+static bool kernel_named(const struct ml_vmaq_vma *v)
+{
+	struct ml_vma kv = { .name = v->name, .name_len = v->name_len };
+	const char *name;
+	size_t len;
+	bool shmem;
+
+	return ml_vma_anon_name(&kv, &name, &len, &shmem);
+}
+
+/*
+ * Registry names for the results: read only when some address is in
+ * anonymous memory the kernel did not name. A registry that cannot be read
+ * (none, or no ptrace access) leaves the kernel's view.
+ */
+static void label_results(struct cli_ctx *ctx, pid_t pid,
+			  const struct ml_vmaq_result *r, size_t n,
+			  struct vma_shown *shown)
+{
+	struct ml_name_ranges ranges = { 0 };
+	bool want = false, have = false;
+
+	for (size_t i = 0; i < n; i++)
+		want |= maybe_registry_named(r[i].vma);
+	if (want)
+		have = ml_names_registry_read(ctx->proc, pid, NULL, &ranges) == 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct ml_vmaq_vma *v = r[i].vma;
+		struct vma_shown *s = &shown[i];
+		struct ml_name_at at;
+
+		if (!v)
+			continue;
+		s->start = v->start;
+		s->end = v->end;
+		s->name = v->name;
+		s->name_len = v->name_len;
+		if (kernel_named(v))
+			s->source = "kernel";
+		if (!have || !ml_names_label_addr(&ranges, v, r[i].addr, &at))
+			continue;
+		s->start = at.start;
+		s->end = at.end;
+		if (!at.name)
+			continue;
+		s->name_len = (size_t)snprintf(s->buf, sizeof(s->buf), "[%s:%s]",
+					       at.shmem ? "anon_shmem" : "anon",
+					       at.name);
+		s->name = s->buf;
+		s->source = "registry";
+	}
+	ml_name_ranges_free(&ranges);
+}
+
+static void print_json(const struct ml_vmaq_result *r,
+		       const struct vma_shown *shown, size_t n)
 {
 	struct ml_json j;
 	char perms[5], hex[41];
@@ -185,8 +263,8 @@ static void print_json(const struct ml_vmaq_result *r, size_t n)
 			continue;
 		}
 		ml_vmaq_perms(v->flags, perms);
-		ml_json_kv_u64(&j, "start", v->start);
-		ml_json_kv_u64(&j, "end", v->end);
+		ml_json_kv_u64(&j, "start", shown[i].start);
+		ml_json_kv_u64(&j, "end", shown[i].end);
 		ml_json_kv_str(&j, "perms", perms);
 		ml_json_kv_u64(&j, "offset", r[i].file_offset);
 		ml_json_key(&j, "build_id");
@@ -195,14 +273,17 @@ static void print_json(const struct ml_vmaq_result *r, size_t n)
 		else
 			ml_json_null(&j);
 		ml_json_key(&j, "name");
-		ml_json_string_len(&j, v->name, v->name_len);
+		ml_json_string_len(&j, shown[i].name, shown[i].name_len);
+		if (shown[i].source)
+			ml_json_kv_str(&j, "name_source", shown[i].source);
 		ml_json_object_end(&j);
 	}
 	ml_json_array_end(&j);
 	ml_json_finish(&j);
 }
 
-static void print_table(const struct ml_vmaq_result *r, size_t n, bool bid)
+static void print_table(const struct ml_vmaq_result *r,
+			const struct vma_shown *shown, size_t n, bool bid)
 {
 	int width = cli_term_width();
 	char perms[5], hex[41];
@@ -217,13 +298,14 @@ static void print_table(const struct ml_vmaq_result *r, size_t n, bool bid)
 			printf("%16" PRIx64 " %s\n", r[i].addr, "not mapped");
 			continue;
 		}
-		snprintf(range, sizeof(range), "%" PRIx64 "-%" PRIx64, v->start,
-			 v->end);
+		snprintf(range, sizeof(range), "%" PRIx64 "-%" PRIx64,
+			 shown[i].start, shown[i].end);
 		ml_vmaq_perms(v->flags, perms);
 		printf("%16" PRIx64 " %-33s %4s %10" PRIx64 "  %-*s  ", r[i].addr,
 		       range, perms, r[i].file_offset, bid ? 40 : 8,
 		       v->build_id_len ? ml_vmaq_build_id_hex(v, hex) : "-");
-		cli_print_cut(stdout, v->name, width ? width - (bid ? 112 : 80) : 0);
+		cli_print_cut(stdout, shown[i].name,
+			      width ? width - (bid ? 112 : 80) : 0);
 		putchar('\n');
 	}
 }
@@ -233,6 +315,7 @@ int cmd_vma(struct cli_ctx *ctx, int argc, char **argv)
 	struct vma_args a = { 0 };
 	struct addr_list l = { 0 };
 	struct ml_vmaq_result *res = NULL;
+	struct vma_shown *shown = NULL;
 	struct ml_vmaq *q = NULL;
 	size_t bad = 0;
 	char what[48];
@@ -273,13 +356,18 @@ int cmd_vma(struct cli_ctx *ctx, int argc, char **argv)
 		else
 			cli_error(what, err);
 		ret = 1;
+	} else if (l.n && !(shown = calloc(l.n, sizeof(*shown)))) {
+		cli_error("addresses", -ENOMEM);
+		ret = 1;
 	} else {
+		label_results(ctx, a.pid, res, l.n, shown);
 		if (a.json)
-			print_json(res, l.n);
+			print_json(res, shown, l.n);
 		else
-			print_table(res, l.n, !a.no_build_id);
+			print_table(res, shown, l.n, !a.no_build_id);
 		ret = bad ? 1 : 0;
 	}
+	free(shown);
 	free(res);
 	free(l.v);
 	ml_vmaq_close(q);

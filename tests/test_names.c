@@ -1003,6 +1003,34 @@ static void live_names_and_maps(void)
 	CHECK_EQ(run(out, sizeof(out), "%s names %d", MEMLENS_BIN, h.pid), 0);
 	CHECK(strstr(out, "heap-b") && strstr(out, "registry"));
 
+	/*
+	 * memlens vma: an address in a named region answers with the name
+	 * and the named part as its range; unnamed anonymous memory keeps
+	 * the kernel's (empty) name
+	 */
+	sscanf(strstr(h.out, "region heap-b") ?: "", "region heap-b %lx %lx", &start, &end);
+	CHECK_EQ(run(out, sizeof(out), "%s vma --json %d %lx", MEMLENS_BIN, h.pid,
+		     start + 4096), 0);
+	CHECK_EQ(json_field(out, "[anon:heap-b]", "start"), (long long)start);
+	CHECK_EQ(json_field(out, "[anon:heap-b]", "end"), (long long)end);
+	CHECK(strstr(out, "\"name_source\":\"registry\"") != NULL);
+	sscanf(strstr(h.out, "region shm") ?: "", "region shm %lx %lx", &start, &end);
+	CHECK_EQ(run(out, sizeof(out), "%s vma --json %d %lx", MEMLENS_BIN, h.pid,
+		     end - 1), 0);
+	CHECK_EQ(json_field(out, "[anon_shmem:shm]", "end"), (long long)end);
+	sscanf(strstr(h.out, "region - ") ?: "", "region - %lx %lx", &start, &end);
+	CHECK(start != 0);
+	CHECK_EQ(run(out, sizeof(out), "%s vma --json %d %lx", MEMLENS_BIN, h.pid,
+		     start), 0);
+	/* unnamed, but cut out of its VMA as the kernel would */
+	CHECK_EQ(json_field(out, "", "start"), (long long)start);
+	CHECK_EQ(json_field(out, "", "end"), (long long)end);
+	CHECK(strstr(out, "name_source") == NULL);
+	sscanf(strstr(h.out, "region jit") ?: "", "region jit %lx %lx", &start, &end);
+	CHECK_EQ(run(out, sizeof(out), "%s vma %d %lx", MEMLENS_BIN, h.pid,
+		     start), 0);
+	CHECK(strstr(out, "[anon:jit]") != NULL);
+
 	/* --perf-map: the executable region, for perf report */
 	snprintf(path, sizeof(path), "/tmp/perf-%d.map", h.pid);
 	unlink(path);

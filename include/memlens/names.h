@@ -32,6 +32,7 @@
 
 #include <memlens/acct.h>
 #include <memlens/proc.h>
+#include <memlens/vmaq.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -204,6 +205,29 @@ struct ml_names_label_stats {
 
 void ml_names_labeler_stats(const struct ml_names_labeler *nl,
 			    struct ml_names_label_stats *st);
+
+/* The registry's view of one address, as ml_names_label_addr() finds it. */
+struct ml_name_at {
+	/* NUL-terminated, points into the ranges; NULL: an unnamed part */
+	const char *name;
+	bool shmem;       /* shared anonymous memory: [anon_shmem:NAME] */
+	/* the part of the VMA around the address that has one name (or
+	 * none): the VMA the kernel would show if it had these names */
+	uint64_t start;
+	uint64_t end;
+};
+
+/*
+ * The registry name of the memory at @addr in VMA @v (from ml_vmaq_query()
+ * or ml_vmaq_resolve()), for address lookups that do not read every VMA.
+ * Only anonymous memory the kernel gives no name of its own is labelled,
+ * by the same rule as the labeler's. Returns true and fills @out when @v is
+ * such memory (out->name NULL when the registry names no part around
+ * @addr), false when the registry has nothing to say about it.
+ */
+bool ml_names_label_addr(const struct ml_name_ranges *r,
+			 const struct ml_vmaq_vma *v, uint64_t addr,
+			 struct ml_name_at *out);
 
 /*
  * The NAME of a VMA named "[anon:NAME]" or "[anon_shmem:NAME]": returns

@@ -92,6 +92,47 @@ static size_t first_range(const struct ml_name_ranges *nr, uint64_t addr)
 	return lo;
 }
 
+bool ml_names_label_addr(const struct ml_name_ranges *r,
+			 const struct ml_vmaq_vma *v, uint64_t addr,
+			 struct ml_name_at *out)
+{
+	bool shared = v->flags & ML_VMAQ_SHARED;
+	size_t i;
+
+	if (!r || addr < v->start || addr >= v->end)
+		return false;
+	/* nameable(), for the ioctl's view of a VMA */
+	if (v->inode == 0) {
+		if (v->name_len)
+			return false;
+	} else if (!shared || v->dev_major != 0 ||
+		   v->name_len != sizeof(SHMEM_ANON_NAME) - 1 ||
+		   memcmp(v->name, SHMEM_ANON_NAME, v->name_len) != 0) {
+		return false;
+	}
+	out->shmem = v->inode != 0;
+	out->start = v->start;
+	out->end = v->end;
+	out->name = NULL;
+	i = first_range(r, addr);
+	if (i < r->n && r->r[i].start <= addr) {
+		out->name = r->r[i].name;
+		out->start = r->r[i].start;
+		out->end = r->r[i].end;
+	} else {
+		/* unnamed: the gap between the ranges around it */
+		if (i > 0)
+			out->start = r->r[i - 1].end;
+		if (i < r->n)
+			out->end = r->r[i].start;
+	}
+	if (out->start < v->start)
+		out->start = v->start;
+	if (out->end > v->end)
+		out->end = v->end;
+	return true;
+}
+
 struct piece {
 	uint64_t start, end;
 	const char *name; /* NULL: unnamed */
