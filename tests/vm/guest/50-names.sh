@@ -20,6 +20,9 @@ if kconfig_y ANON_VMA_NAME; then
 		grep '"name":"\[anon:memlens-vm-test\]"' >libs.json
 	check_eq "memlens libs: the name's rss" "$(json_num rss <libs.json)" 1048576
 	check_eq "memlens libs: the name's VMA count" "$(json_num nr_vmas <libs.json)" 1
+	$MEMLENS vma --json "$HOG" "$1" >vmaq.json
+	check_eq "memlens vma: name" "$(json_str name <vmaq.json)" "[anon:memlens-vm-test]"
+	check_eq "memlens vma: name source" "$(json_str name_source <vmaq.json)" kernel
 else
 	check_eq "prctl(PR_SET_VMA_ANON_NAME) without CONFIG_ANON_VMA_NAME" "$result" named=EINVAL
 	check_eq "no name in /proc/PID/maps" "${maps_name:-none}" none
