@@ -26,9 +26,12 @@ static void *work(void *arg)
 	for (int i = 0; i < 100; i++) {
 		small[i] = malloc(200);
 		memset(small[i], i, 200);
+		/* escape: clang elides a malloc whose memory nobody reads */
+		__asm__ volatile("" : : "r"(small[i]) : "memory");
 	}
 	big = malloc(1 << 20);
 	memset(big, 1, 1 << 20);
+	__asm__ volatile("" : : "r"(big) : "memory");
 	pthread_mutex_lock(&print_lock);
 	printf("thread %d %lx\n", (int)gettid(), (unsigned long)big);
 	pthread_mutex_unlock(&print_lock);
