@@ -6,6 +6,9 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tap.h"
 #include "../lib/damon/internal.h"
@@ -856,6 +859,80 @@ static void test_scores(void)
 	ml_damon_ctx_free(ctx);
 }
 
+
+/* ---- the command ------------------------------------------------------------------ */
+
+static int run_status(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_cli(void)
+{
+	char cmd[1024], line[65536];
+	FILE *f;
+	int n = 0;
+
+	/* impossible attributes and bad specs: usage errors */
+	snprintf(cmd, sizeof(cmd), "%s damon monitor --ops sim --regions 2,10 2>/dev/null", MEMLENS_BIN);
+	CHECK_EQ(run_status(cmd), 2);
+	snprintf(cmd, sizeof(cmd), "%s damon monitor --ops sim --sample 200ms 2>/dev/null", MEMLENS_BIN);
+	CHECK_EQ(run_status(cmd), 2);
+	snprintf(cmd, sizeof(cmd), "%s damon monitor --ops sim --scheme 'cold:nr=5-3' 2>/dev/null", MEMLENS_BIN);
+	CHECK_EQ(run_status(cmd), 2);
+	snprintf(cmd, sizeof(cmd), "%s damon monitor 2>/dev/null", MEMLENS_BIN);
+	CHECK_EQ(run_status(cmd), 2);
+	/* a bad script is the source's runtime error */
+	snprintf(cmd, sizeof(cmd), "%s damon monitor --ops 'sim:0-1G:7' 2>/dev/null", MEMLENS_BIN);
+	CHECK_EQ(run_status(cmd), 1);
+
+	/* --json: 5 aggregations of 100 ms in 0.5 s of virtual time */
+	snprintf(cmd, sizeof(cmd), "%s damon monitor --ops 'sim:size=1G gap=300M+16M gap=700M+32M @0 0-64M:0.9' --virtual --duration 500ms --seed 3 --json",
+		 MEMLENS_BIN);
+	f = popen(cmd, "r");
+	CHECK(f != NULL);
+	while (f && fgets(line, sizeof(line), f)) {
+		n++;
+		CHECK(strstr(line, "\"regions\":[{\"start\":") != NULL);
+		CHECK(strstr(line, "\"nr_accesses\":") != NULL);
+		CHECK(strstr(line, "\"age\":") != NULL);
+		CHECK(line[strlen(line) - 1] == '\n');
+	}
+	CHECK_EQ(f ? pclose(f) : -1, 0);
+	CHECK_EQ(n, 5);
+}
+
+/* Ctrl-C: the real-time loop stops between samples, exit 0 */
+static void test_cli_sigint(void)
+{
+	int fds[2], st = 0;
+	char buf[4096];
+	ssize_t got = 0, r;
+	pid_t pid;
+
+	CHECK_EQ(pipe(fds), 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		execl(MEMLENS_BIN, MEMLENS_BIN, "damon", "monitor", "--ops",
+		      "sim", "--json", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	usleep(400000);
+	kill(pid, SIGINT);
+	while ((r = read(fds[0], buf, sizeof(buf))) > 0)
+		got += r;
+	close(fds[0]);
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* at least one aggregation (100 ms) came out in 400 ms */
+	CHECK(got > 0);
+}
+
 int main(void)
 {
 	static const struct tap_test tests[] = {
@@ -875,6 +952,8 @@ int main(void)
 		TEST(test_scheme_quota),
 		TEST(test_scheme_wmarks),
 		TEST(test_scores),
+		TEST(test_cli),
+		TEST(test_cli_sigint),
 	};
 
 	return tap_run(tests, sizeof(tests) / sizeof(tests[0]));
