@@ -6,7 +6,10 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -860,6 +863,161 @@ static void test_scores(void)
 }
 
 
+/* ---- sources that fail, end, or lack the kernel ---------------------------------- */
+
+static int nokernel_init(void **state, pid_t pid, const char *arg,
+			 const char **why)
+{
+	(void)state; (void)pid; (void)arg;
+	*why = "CONFIG_MEM_SOFT_DIRTY is not set";
+	return -EOPNOTSUPP;
+}
+
+static bool fake_alive = true;
+static int fake_check_err;
+
+static bool fake_alive_fn(void *state)
+{
+	(void)state;
+	return fake_alive;
+}
+
+static int fake_check(void *state, uint64_t now_us, const uint64_t *addrs,
+		      size_t nr, bool *accessed)
+{
+	if (fake_check_err)
+		return fake_check_err;
+	return ml_damon_sim_ops.check(state, now_us, addrs, nr, accessed);
+}
+
+static void test_sources_fail(void)
+{
+	struct ml_damon_ops nokernel = ml_damon_sim_ops, ending = ml_damon_sim_ops;
+	struct ml_damon_ctx *ctx;
+	const char *why = NULL;
+
+	nokernel.init = nokernel_init;
+	CHECK_EQ(ml_damon_ctx_new(NULL, 1, &ctx), 0);
+	/* the source's reason comes through untouched */
+	CHECK_EQ(ml_damon_add_target(ctx, &nokernel, 1, NULL, &why), -EOPNOTSUPP);
+	CHECK_STR(why, "CONFIG_MEM_SOFT_DIRTY is not set");
+	/* the automatic choice never takes sim: with no other source in
+	 * the table it says so */
+	why = NULL;
+	if (!ml_damon_ops_in_auto(1) && !ml_damon_ops_at(1)) {
+		CHECK_EQ(ml_damon_add_target(ctx, NULL, 1, NULL, &why),
+			 -EOPNOTSUPP);
+		CHECK(why != NULL);
+	}
+	/* a target that ends: -ESRCH from the step after */
+	ending.alive = fake_alive_fn;
+	ending.check = fake_check;
+	fake_alive = true;
+	fake_check_err = 0;
+	CHECK_EQ(ml_damon_add_target(ctx, &ending, 1, "size=1G gap=1M+1M gap=9M+1M", NULL), 0);
+	CHECK_EQ(ml_damon_run_virtual(ctx, 1000000), 0);
+	fake_alive = false;
+	fake_check_err = -ESRCH;
+	CHECK_EQ(ml_damon_step(ctx), -ESRCH);
+	CHECK_EQ(ml_damon_step(ctx), -ESRCH);
+	ml_damon_ctx_free(ctx);
+
+	/* a source error that is not the target's end comes back */
+	CHECK_EQ(ml_damon_ctx_new(NULL, 1, &ctx), 0);
+	fake_alive = true;
+	fake_check_err = 0;
+	CHECK_EQ(ml_damon_add_target(ctx, &ending, 1, "size=1G", NULL), 0);
+	CHECK_EQ(ml_damon_step(ctx), 0);
+	fake_check_err = -EIO;
+	CHECK_EQ(ml_damon_step(ctx), -EIO);
+	fake_check_err = 0;
+	ml_damon_ctx_free(ctx);
+}
+
+/* ---- madvise and process_madvise ---------------------------------------------------- */
+
+/* Resident pages of [addr, addr + len) in this process (mincore). */
+static size_t resident_pages(void *addr, size_t len)
+{
+	unsigned char vec[1024];
+	size_t n = 0;
+
+	if (len / 4096 > sizeof(vec) || mincore(addr, len, vec))
+		return SIZE_MAX;
+	for (size_t i = 0; i < len / 4096; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+static void test_madvise(void)
+{
+	const size_t len = 4 << 20;	/* 1024 pages */
+	char path[] = "/tmp/test_damon_XXXXXX";
+	uint64_t applied = 0;
+	int fd = mkstemp(path), st;
+	char *p;
+	pid_t child;
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	unlink(path);
+	CHECK_EQ(ftruncate(fd, (off_t)len), 0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	CHECK(p != MAP_FAILED);
+	if (p == MAP_FAILED) {
+		close(fd);
+		return;
+	}
+	/* read faults map the page cache pages (file-backed, clean) */
+	for (size_t i = 0; i < len; i += 4096)
+		(void)*(volatile char *)(p + i);
+	CHECK_EQ(resident_pages(p, len), 1024);
+
+	/* stat applies nothing; hugepage on another process is refused */
+	CHECK_EQ(ml_damos_madvise(0, ML_DAMOS_STAT, (uintptr_t)p,
+				  (uintptr_t)p + len, &applied), 0);
+	CHECK_U64(applied, 0);
+	CHECK_EQ(ml_damos_madvise(1, ML_DAMOS_HUGEPAGE, (uintptr_t)p,
+				  (uintptr_t)p + len, &applied), -EOPNOTSUPP);
+
+	/* another process: a child shares the mapping's address; paging
+	 * it out there leaves the page cache to this process's mapping,
+	 * so what we check is the advice's byte count */
+	child = fork();
+	if (child == 0) {
+		for (size_t i = 0; i < len; i += 4096)
+			(void)*(volatile char *)(p + i);
+		pause();
+		_exit(0);
+	}
+	usleep(100000);
+	applied = 0;
+	CHECK_EQ(ml_damos_madvise(child, ML_DAMOS_COLD, (uintptr_t)p,
+				  (uintptr_t)p + len, &applied), 0);
+	CHECK_U64(applied, len);
+	applied = 0;
+	CHECK_EQ(ml_damos_madvise(child, ML_DAMOS_PAGEOUT, (uintptr_t)p,
+				  (uintptr_t)p + len, &applied), 0);
+	CHECK_U64(applied, len);
+	kill(child, SIGKILL);
+	waitpid(child, &st, 0);
+	/* a process that is gone */
+	CHECK_EQ(ml_damos_madvise(child, ML_DAMOS_COLD, (uintptr_t)p,
+				  (uintptr_t)p + len, &applied), -ESRCH);
+
+	/* the caller: pageout of a clean file mapping drops its pages */
+	applied = 0;
+	CHECK_EQ(ml_damos_madvise(0, ML_DAMOS_PAGEOUT, (uintptr_t)p,
+				  (uintptr_t)p + len, &applied), 0);
+	CHECK_U64(applied, len);
+	printf("# resident after pageout: %zu of 1024 pages\n",
+	       resident_pages(p, len));
+	CHECK(resident_pages(p, len) < 1024 / 10);
+	munmap(p, len);
+	close(fd);
+}
+
 /* ---- the command ------------------------------------------------------------------ */
 
 static int run_status(const char *cmd)
@@ -952,6 +1110,8 @@ int main(void)
 		TEST(test_scheme_quota),
 		TEST(test_scheme_wmarks),
 		TEST(test_scores),
+		TEST(test_sources_fail),
+		TEST(test_madvise),
 		TEST(test_cli),
 		TEST(test_cli_sigint),
 	};
