@@ -144,20 +144,23 @@ int cmd_damon_monitor(struct cli_ctx *ctx, int argc, char **argv)
 		switch (c) {
 		case 'j': m.json = true; continue;
 		case 'b': m.bytes = true; continue;
-		case 'h': monitor_usage(stdout); return 0;
-		case '?': return cli_usage_error(m.d.cmd, "bad option");
+		case 'h': monitor_usage(stdout); rc = 0; goto out;
+		case '?': rc = cli_usage_error(m.d.cmd, "bad option"); goto out;
 		}
 		rc = damon_cli_opt(&m.d, c, optarg);
-		if (rc)
-			return rc == 1 ? EXIT_USAGE : rc;
+		if (rc) {
+			rc = rc == 1 ? EXIT_USAGE : rc;
+			goto out;
+		}
 	}
 	rc = damon_cli_args(&m.d, argc, argv, optind);
 	if (rc)
-		return rc;
+		goto out;
 	m.tty = !m.json && isatty(STDOUT_FILENO);
 	rc = damon_cli_setup(&m.d);
 	if (!rc)
 		rc = damon_cli_run(&m.d, on_snapshot, &m);
+out:
 	damon_cli_fini(&m.d);
 	return rc;
 }

@@ -73,11 +73,14 @@ int damon_cli_opt(struct damon_cli *d, int opt, const char *arg)
 		const char *colon = strchr(arg, ':');
 
 		if (colon) {
-			char *name = strndup(arg, (size_t)(colon - arg));
+			size_t n = (size_t)(colon - arg);
 
-			if (!name)
-				return cli_usage_error(d->cmd, "out of memory");
-			d->ops_name = name;	/* lives until exit */
+			if (n >= sizeof(d->ops_name_buf))
+				return cli_usage_error(d->cmd, "unknown --ops '%s'",
+						       arg);
+			memcpy(d->ops_name_buf, arg, n);
+			d->ops_name_buf[n] = '\0';
+			d->ops_name = d->ops_name_buf;
 			d->ops_arg = colon + 1;
 		} else {
 			d->ops_name = arg;
@@ -298,7 +301,8 @@ static int on_snapshot(const struct ml_damon_snapshot *s, void *p)
 	if (d->child && !d->child_exited &&
 	    waitpid(d->child, &d->child_status, WNOHANG) == d->child)
 		d->child_exited = true;
-	return ret;
+	/* COMMAND has ended: so has monitoring (whatever the source says) */
+	return ret ? ret : d->child_exited;
 }
 
 int damon_cli_run(struct damon_cli *d, ml_damon_snapshot_fn fn, void *arg)

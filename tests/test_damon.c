@@ -1091,6 +1091,46 @@ static void test_cli_sigint(void)
 	CHECK(got > 0);
 }
 
+/*
+ * Ctrl-C at a terminal signals the whole foreground process group: the
+ * monitor stops, COMMAND (in its own group) keeps running untouched.
+ */
+static void test_cli_sigint_command(void)
+{
+	char path[64], buf[64] = "";
+	pid_t pid, target = 0;
+	int st = 0;
+	FILE *f;
+
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		setpgid(0, 0);
+		dup2(null, 1);
+		execl(MEMLENS_BIN, MEMLENS_BIN, "damon", "monitor", "--ops",
+		      "sim", "--", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	usleep(400000);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
+	f = fopen(path, "r");
+	if (f) {
+		if (fgets(buf, sizeof(buf), f))
+			target = (pid_t)atoi(buf);
+		fclose(f);
+	}
+	CHECK(target > 0);
+	kill(-pid, SIGINT);	/* what the terminal does */
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	if (target > 0) {
+		CHECK_EQ(kill(target, 0), 0);	/* still running */
+		kill(target, SIGKILL);
+	}
+}
+
 int main(void)
 {
 	static const struct tap_test tests[] = {
@@ -1114,6 +1154,7 @@ int main(void)
 		TEST(test_madvise),
 		TEST(test_cli),
 		TEST(test_cli_sigint),
+		TEST(test_cli_sigint_command),
 	};
 
 	return tap_run(tests, sizeof(tests) / sizeof(tests[0]));
