@@ -390,9 +390,17 @@ struct collect {
 	double freq_sum[3], freq_bytes[3];
 	double boundary_err_max;
 	double wss_sum;
+	double wrong_bytes;
 	size_t measured;
 	uint64_t hash;
 };
+
+static uint64_t overlap(uint64_t a, uint64_t b, uint64_t s, uint64_t e)
+{
+	uint64_t lo = a > s ? a : s, hi = b < e ? b : e;
+
+	return hi > lo ? hi - lo : 0;
+}
 
 static int level_of(double freq)
 {
@@ -435,6 +443,18 @@ static int collect_cb(const struct ml_damon_snapshot *s, void *arg)
 
 		if (r->nr_accesses)
 			wss += r->end - r->start;
+		/* bytes whose true level differs from the region's: the
+		 * overlap with hot and warm areas, the rest being cold */
+		{
+			int lv = level_of(f);
+			uint64_t in_hot = overlap(a, b, 4 * GiB, 8 * GiB);
+			uint64_t in_warm = overlap(a, b, 24 * GiB, 36 * GiB);
+			uint64_t in_cold = (b - a) - in_hot - in_warm;
+
+			c->wrong_bytes += (double)((lv != 2 ? in_hot : 0) +
+						   (lv != 1 ? in_warm : 0) +
+						   (lv != 0 ? in_cold : 0));
+		}
 		for (size_t k = 0; k < 4; k++) {
 			int lv = areas[k].level;
 
@@ -513,6 +533,10 @@ static void test_sim_accuracy(void)
 	printf("# regions %zu..%zu, worst boundary error %.2f%% of the space\n",
 	       c.min_regions, c.max_regions, 100 * c.boundary_err_max / space);
 	CHECK(c.boundary_err_max <= 0.05 * space);
+	/* and on average, bytes put in the wrong level: under 5% too */
+	printf("# misclassified %.2f%% of the space on average\n",
+	       100 * c.wrong_bytes / (double)c.measured / space);
+	CHECK(c.wrong_bytes / (double)c.measured <= 0.05 * space);
 	for (int lv = 0; lv < 3; lv++) {
 		const double truth[3] = { 0, 0.4, 0.9 };
 
