@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <memlens/proc.h>
@@ -602,6 +603,45 @@ static void test_determinism(void)
 	CHECK(a != 0);
 	CHECK_U64(a, b);
 	CHECK(a != d);
+}
+
+static int count_cb(const struct ml_damon_snapshot *s, void *arg)
+{
+	(void)s;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* The real-time loop: durations are relative to each call, a stop flag
+ * that is already set returns at once. */
+static void test_run_real_time(void)
+{
+	struct ml_damon_ctx *ctx = sim_ctx("size=1G gap=1M+1M gap=9M+1M @0 0-1G:0.5", 1, NULL);
+	volatile int stop = 0;
+	struct timespec t0, t1;
+	int n = 0;
+	double ms;
+
+	CHECK(ctx != NULL);
+	if (!ctx)
+		return;
+	ml_damon_set_callback(ctx, count_cb, &n);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(ml_damon_run(ctx, 350000, &stop), 0);
+	CHECK_EQ(ml_damon_run(ctx, 350000, &stop), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	printf("# 2 x 350 ms took %.0f ms, %d aggregations\n", ms, n);
+	CHECK(ms >= 700);
+	CHECK(ml_damon_now_us(ctx) >= 700000);
+	/* 100 ms aggregations: up to 7 (fewer when wake-ups are late) */
+	CHECK(n >= 3 && n <= 7);
+	stop = 1;
+	n = 0;
+	CHECK_EQ(ml_damon_run(ctx, 0, &stop), 0);
+	CHECK_EQ(n, 0);
+	ml_damon_ctx_free(ctx);
 }
 
 /* ---- mapping changes --------------------------------------------------------------- */
@@ -1362,6 +1402,7 @@ int main(void)
 		TEST(test_sim_accuracy),
 		TEST(test_region_bounds),
 		TEST(test_determinism),
+		TEST(test_run_real_time),
 		TEST(test_mapping_changes),
 		TEST(test_scheme_parse),
 		TEST(test_scheme_matching),

@@ -199,7 +199,7 @@ int ml_damon_step(struct ml_damon_ctx *ctx);
 int ml_damon_run_virtual(struct ml_damon_ctx *ctx, uint64_t duration_us);
 /*
  * Real time: sleep between samples on CLOCK_MONOTONIC until @duration_us
- * (0: no limit) has passed, every target has gone (returns -ESRCH), the
+ * more (0: no limit) have passed, every target has gone (returns -ESRCH), the
  * callback returns nonzero, or *@stop becomes nonzero (a signal handler
  * may set it: a volatile sig_atomic_t, an int on Linux; returns 0). Samples a late wake-up missed are skipped, not
  * caught up, so a stalled monitor does not burst.
