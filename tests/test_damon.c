@@ -860,6 +860,23 @@ static void test_scheme_quota(void)
 	/* prioritised: the cold score put the hot area last */
 	CHECK_U64(rec.hot_bytes, 0);
 	ml_damon_ctx_free(ctx);
+
+	/*
+	 * A time quota: before anything was charged, the kernel assumes
+	 * 4 MiB (PAGE_SIZE * 1024) per ms, so 1 ms per window is 4 MiB in
+	 * the first window (0.1 s to 1.1 s).
+	 */
+	ctx = rec_ctx(script);
+	CHECK(ctx != NULL);
+	if (!ctx)
+		return;
+	CHECK_EQ(ml_damos_parse("pageout:quota_ms=1/1s", NULL, &s, NULL), 0);
+	CHECK_EQ(ml_damon_add_scheme(ctx, &s), 0);
+	CHECK_EQ(ml_damon_run_virtual(ctx, 1000000), 0);
+	CHECK_EQ(ml_damon_scheme_stat(ctx, 0, &st), 0);
+	CHECK_U64(st.sz_applied, 4 << 20);
+	CHECK_EQ(st.nr_applied, 1);
+	ml_damon_ctx_free(ctx);
 }
 
 static uint32_t fake_free_permille;
