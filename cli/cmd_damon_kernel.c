@@ -158,6 +158,16 @@ static bool is_ours(struct owners *o, const char *path,
 	return e && (!k->running || e->pid == k->pid);
 }
 
+/* "memlens", "foreign", or "none" for a stopped kdamond without
+ * configuration (free for anyone's next start) */
+static const char *owner_word(struct owners *o, const char *path,
+			      const struct ml_kdamond *k)
+{
+	if (is_ours(o, path, k))
+		return "memlens";
+	return k->running || k->nr_contexts ? "foreign" : "none";
+}
+
 static int open_sysfs(struct cli_ctx *ctx, struct ml_damon_sysfs **s)
 {
 	ML_OPTS(ml_damon_sysfs_opts, o, .proc = ctx->proc);
@@ -471,8 +481,7 @@ int cmd_damon_status(struct cli_ctx *ctx, int argc, char **argv)
 			ml_json_kv_u64(&j, "index", kd->index);
 			ml_json_kv_str(&j, "state", kd->running ? "on" : "off");
 			ml_json_kv_i64(&j, "pid", kd->pid);
-			ml_json_kv_str(&j, "owner", is_ours(&own, path, kd) ?
-				       "memlens" : "foreign");
+			ml_json_kv_str(&j, "owner", owner_word(&own, path, kd));
 			if (kd->err)
 				ml_json_kv_str(&j, "error", strerror(-kd->err));
 			ml_json_key(&j, "contexts");
@@ -497,7 +506,9 @@ int cmd_damon_status(struct cli_ctx *ctx, int argc, char **argv)
 			if (kd->running)
 				printf(", pid %d", (int)kd->pid);
 			printf(", %s\n", ours ? "started by memlens" :
-			       "foreign (not started by memlens)");
+			       kd->running || kd->nr_contexts ?
+			       "foreign (not started by memlens)" :
+			       "free (no configuration)");
 			if (kd->err)
 				printf("  (partly unreadable: %s)\n",
 				       strerror(-kd->err));

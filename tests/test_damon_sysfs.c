@@ -806,6 +806,114 @@ static void test_parsers(void)
 	CHECK_EQ(ml_damon_sysfs_parse_int("--1", 3, &i), -EINVAL);
 }
 
+/* ---- the command, on the fake tree --------------------------------------- */
+
+/* Run memlens --sys-root ROOT damon ARGS; its stdout in @out, exit status. */
+static int memlens(const struct fake *fk, char *out, size_t cap,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int memlens(const struct fake *fk, char *out, size_t cap,
+		   const char *fmt, ...)
+{
+	char args[1024], cmd[2048];
+	va_list ap;
+	size_t n = 0;
+	FILE *p;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	/* every run points at the fake tree and its own state file */
+	snprintf(cmd, sizeof(cmd), "%s --sys-root %s damon %s "
+		 "--state-file %s/memlens-state 2>&1", MEMLENS_BIN, fk->root,
+		 args, fk->root);
+	p = popen(cmd, "r");
+	if (!p)
+		abort();
+	n = fread(out, 1, cap - 1, p);
+	out[n] = 0;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_cli_cycle(void)
+{
+	static char out[65536];
+	struct fake fk;
+	pid_t self = getpid();
+
+	fake_start(&fk, NULL);
+	CHECK_EQ(memlens(&fk, out, sizeof(out), "status"), 0);
+	CHECK(strstr(out, ": 0 kdamonds") != NULL);
+	CHECK_EQ(memlens(&fk, out, sizeof(out), "start -p %d --aggr 50ms "
+			 "--damos-action pageout --damos-access-rate 0,0 "
+			 "--damos-age 5s,max --damos-quotas 10ms,1G,1s "
+			 "--damos-wmarks free_mem_rate,5s,600,500,300 "
+			 "--damos-filter memcg,nomatching,/a/b", (int)self), 0);
+	CHECK(strstr(out, "kdamond 0 started") != NULL);
+	/* 5 s of age at 50 ms aggregations is 100 aggregations; the
+	 * quota's 10 ms and 1 s are ms files; a stat scheme follows */
+	CHECK_STR(at(&fk, "kdamonds/0/contexts/0/monitoring_attrs/intervals/aggr_us"), "50000\n");
+	CHECK_STR(at(&fk, "kdamonds/0/contexts/0/schemes/0/access_pattern/age/min"), "100\n");
+	CHECK_STR(at(&fk, "kdamonds/0/contexts/0/schemes/0/access_pattern/nr_accesses/max"), "0\n");
+	CHECK_STR(at(&fk, "kdamonds/0/contexts/0/schemes/0/quotas/ms"), "10\n");
+	CHECK_STR(at(&fk, "kdamonds/0/contexts/0/schemes/0/quotas/bytes"), "1073741824\n");
+	CHECK_STR(at(&fk, "kdamonds/0/contexts/0/schemes/0/quotas/reset_interval_ms"), "1000\n");
+	CHECK_STR(at(&fk, "kdamonds/0/contexts/0/schemes/0/watermarks/interval_us"), "5000000\n");
+	CHECK_STR(at(&fk, "kdamonds/0/contexts/0/schemes/0/filters/0/type"), "memcg\n");
+	CHECK_STR(at(&fk, "kdamonds/0/contexts/0/schemes/0/filters/0/matching"), "N\n");
+	CHECK_STR(at(&fk, "kdamonds/0/contexts/0/schemes/1/action"), "stat\n");
+	CHECK_EQ(memlens(&fk, out, sizeof(out), "status --json"), 0);
+	CHECK(strstr(out, "\"state\":\"on\"") != NULL);
+	CHECK(strstr(out, "\"owner\":\"memlens\"") != NULL);
+	/* a second start: kdamond 0 runs, no free one, nothing written */
+	CHECK_EQ(memlens(&fk, out, sizeof(out), "start -p %d", (int)self), 1);
+	CHECK(strstr(out, "no free kdamond") != NULL);
+	CHECK_EQ(nr_writes(&fk, "kdamonds/nr_kdamonds"), 1);
+	CHECK_EQ(memlens(&fk, out, sizeof(out), "stop"), 0);
+	CHECK(strstr(out, "kdamond 0 stopped") != NULL);
+	CHECK_STR(at(&fk, "kdamonds/0/state"), "off\n");
+	CHECK_STR(at(&fk, "kdamonds/0/contexts/nr_contexts"), "0\n");
+	CHECK_EQ(memlens(&fk, out, sizeof(out), "status --json"), 0);
+	CHECK(strstr(out, "\"owner\":\"none\"") != NULL);
+	/* usage errors */
+	CHECK_EQ(memlens(&fk, out, sizeof(out), "start"), 2);
+	CHECK_EQ(memlens(&fk, out, sizeof(out), "start --ops paddr -p 1"), 2);
+	CHECK_EQ(memlens(&fk, out, sizeof(out), "start -p 1 --damos-age 1,2"), 2);
+	CHECK_EQ(memlens(&fk, out, sizeof(out), "start --ops fvaddr -p 1"), 2);
+	CHECK_EQ(memlens(&fk, out, sizeof(out), "stop --force"), 2);
+	fake_stop(&fk);
+}
+
+/* A kdamond another tool started is shown as foreign and left alone. */
+static void test_cli_foreign(void)
+{
+	static char out[65536];
+	struct ml_kdamond_scheme sc;
+	struct ml_kdamond_ctx c = stat_config(&sc);
+	struct ml_damon_sysfs *s;
+	struct fake fk;
+
+	fake_start(&fk, NULL);
+	s = open_fake(&fk);
+	CHECK_EQ(ml_damon_sysfs_start(s, &c, NULL, NULL, NULL), 0);
+	ml_damon_sysfs_close(s);
+	CHECK_EQ(memlens(&fk, out, sizeof(out), "status"), 0);
+	CHECK(strstr(out, "kdamond 0: on") != NULL);
+	CHECK(strstr(out, "foreign (not started by memlens)") != NULL);
+	CHECK_EQ(memlens(&fk, out, sizeof(out), "stop"), 0);
+	CHECK(strstr(out, "no kdamond started by memlens") != NULL);
+	CHECK_EQ(memlens(&fk, out, sizeof(out), "stop 0"), 1);
+	CHECK(strstr(out, "not started by memlens") != NULL);
+	CHECK_STR(at(&fk, "kdamonds/0/state"), "on\n");
+	CHECK_EQ(nr_writes(&fk, "kdamonds/0/state"), 1);
+	CHECK_EQ(memlens(&fk, out, sizeof(out), "stop --force 0"), 0);
+	CHECK_STR(at(&fk, "kdamonds/0/state"), "off\n");
+	/* forced, not ours: its configuration stays for its owner */
+	CHECK_STR(at(&fk, "kdamonds/0/contexts/nr_contexts"), "1\n");
+	fake_stop(&fk);
+}
+
 TAP_MAIN(
 	TEST(test_parsers),
 	TEST(test_empty_tree),
@@ -818,4 +926,6 @@ TAP_MAIN(
 	TEST(test_tried_regions),
 	TEST(test_read_newer_kernel_tree),
 	TEST(test_malformed_tree),
+	TEST(test_cli_cycle),
+	TEST(test_cli_foreign),
 )
