@@ -49,6 +49,8 @@ static void sleep_ms(unsigned int ms)
 }
 
 static int vpath(char *buf, size_t cap, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static int vpath(char *buf, size_t cap, const char *fmt, va_list ap)
 {
 	int n = vsnprintf(buf, cap, fmt, ap);
 
