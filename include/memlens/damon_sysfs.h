@@ -248,7 +248,7 @@ int ml_damon_sysfs_command(struct ml_damon_sysfs *s, unsigned int index,
 /* ---- monitoring results: tried regions as snapshots ------------------- */
 
 /* Return 0 to go on, anything else to stop (it is returned). */
-typedef int (*ml_damon_snapshot_fn)(const struct ml_damon_snapshot *snap,
+typedef int (*ml_damon_sysfs_snapshot_fn)(const struct ml_damon_snapshot *snap,
 				    void *arg);
 
 /*
@@ -274,7 +274,7 @@ typedef int (*ml_damon_snapshot_fn)(const struct ml_damon_snapshot *snap,
  * -ENOENT when it has no stat-all scheme, or a read error.
  */
 int ml_damon_sysfs_tried_regions(struct ml_damon_sysfs *s, unsigned int index,
-				 ml_damon_snapshot_fn fn, void *arg);
+				 ml_damon_sysfs_snapshot_fn fn, void *arg);
 
 /* ---- parsers (also fuzzed) --------------------------------------------- */
 

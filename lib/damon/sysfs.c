@@ -1286,7 +1286,7 @@ static int scheme_target(const struct ml_kdamond_scheme *sc)
 
 static int emit(struct ml_damon_snapshot *snap, const struct ml_kdamond_ctx *c,
 		unsigned int target, const struct ml_damon_region *regs,
-		size_t nr, ml_damon_snapshot_fn fn, void *arg)
+		size_t nr, ml_damon_sysfs_snapshot_fn fn, void *arg)
 {
 	snap->target_id = target;
 	snap->pid = target < c->nr_targets ? c->targets[target].pid : 0;
@@ -1296,7 +1296,7 @@ static int emit(struct ml_damon_snapshot *snap, const struct ml_kdamond_ctx *c,
 }
 
 int ml_damon_sysfs_tried_regions(struct ml_damon_sysfs *s, unsigned int index,
-				 ml_damon_snapshot_fn fn, void *arg)
+				 ml_damon_sysfs_snapshot_fn fn, void *arg)
 {
 	struct ml_damon_snapshot snap = { 0 };
 	struct ml_kdamonds all = { 0 };
@@ -1308,7 +1308,12 @@ int ml_damon_sysfs_tried_regions(struct ml_damon_sysfs *s, unsigned int index,
 
 	if (!fn)
 		return -EINVAL;
-	err = state_cmd(s, index, "update_schemes_tried_regions", &on);
+	/* the kernel answers -EINVAL for a stopped kdamond: say which */
+	err = read_state(s, index, false, &on);
+	if (!err && !on)
+		err = -ESRCH;
+	if (!err)
+		err = state_cmd(s, index, "update_schemes_tried_regions", &on);
 	if (!err && !on)
 		err = -ESRCH;
 	if (err)
