@@ -437,6 +437,8 @@ int cmd_damon_status(struct cli_ctx *ctx, int argc, char **argv)
 		{ 0 } };
 	const char *state_file = DEFAULT_STATE_FILE, *path;
 	struct ml_damon_sysfs *s;
+	struct ml_damon_module mods[8];
+	size_t nr_mods = 0;
 	struct ml_kdamonds k;
 	struct owners own;
 	bool json = false;
@@ -465,6 +467,8 @@ int cmd_damon_status(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (owners_load(state_file, false, &own))
 		memset(&own, 0, sizeof(own));	/* unknown: all foreign */
+	ml_damon_sysfs_modules(s, mods, 8, &nr_mods);
+	nr_mods = nr_mods > 8 ? 8 : nr_mods;
 
 	if (json) {
 		struct ml_json j;
@@ -492,6 +496,17 @@ int cmd_damon_status(struct cli_ctx *ctx, int argc, char **argv)
 			ml_json_object_end(&j);
 		}
 		ml_json_array_end(&j);
+		ml_json_key(&j, "modules");
+		ml_json_array_begin(&j);
+		for (size_t i = 0; i < nr_mods; i++) {
+			ml_json_object_begin(&j);
+			ml_json_kv_str(&j, "name", mods[i].name);
+			ml_json_key(&j, "enabled");
+			ml_json_bool(&j, mods[i].enabled);
+			ml_json_kv_i64(&j, "kdamond_pid", mods[i].kdamond_pid);
+			ml_json_object_end(&j);
+		}
+		ml_json_array_end(&j);
 		ml_json_object_end(&j);
 		ml_json_finish(&j);
 	} else {
@@ -514,6 +529,14 @@ int cmd_damon_status(struct cli_ctx *ctx, int argc, char **argv)
 				       strerror(-kd->err));
 			for (size_t c2 = 0; c2 < kd->nr_contexts; c2++)
 				print_ctx(&kd->contexts[c2], c2);
+		}
+		/* the modules' kdamonds are not in the admin directory */
+		for (size_t i = 0; i < nr_mods; i++) {
+			printf("module %s: %s", mods[i].name, mods[i].enabled ?
+			       "enabled" : "disabled");
+			if (mods[i].kdamond_pid > 0)
+				printf(", kdamond pid %d", (int)mods[i].kdamond_pid);
+			printf(" (its kdamond is not in %s; foreign)\n", path);
 		}
 	}
 	owners_free(&own);

@@ -779,6 +779,57 @@ static void test_malformed_tree(void)
 	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* DAMON_RECLAIM and DAMON_LRU_SORT's kdamonds: module parameters. */
+static void test_modules(void)
+{
+	char root[] = "/tmp/ml-damon-mod-XXXXXX", path[256];
+	ML_OPTS(ml_damon_sysfs_opts, o, .sys_root = root);
+	struct ml_damon_module m[4];
+	struct ml_damon_sysfs *s = NULL;
+	size_t nr = 99;
+
+	if (!mkdtemp(root))
+		abort();
+	mkfile(root, "kdamonds/nr_kdamonds", "0\n");
+	CHECK_EQ(ml_damon_sysfs_open(&o, &s), 0);
+	CHECK_EQ(ml_damon_sysfs_modules(s, m, 4, &nr), 0);
+	CHECK_EQ(nr, 0);
+	/* reclaim.rst: enabled Y/N, kdamond_pid -1 when not running */
+	snprintf(path, sizeof(path), "%s/module/damon_reclaim/parameters/x", root);
+	for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = 0;
+		mkdir(path, 0755);
+		*p = '/';
+	}
+	snprintf(path, sizeof(path), "%s/module/damon_lru_sort", root);
+	mkdir(path, 0755);
+	strcat(path, "/parameters");
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/module/damon_reclaim/parameters/enabled", root);
+	putf(path, "Y\n");
+	snprintf(path, sizeof(path), "%s/module/damon_reclaim/parameters/kdamond_pid", root);
+	putf(path, "1234\n");
+	snprintf(path, sizeof(path), "%s/module/damon_lru_sort/parameters/enabled", root);
+	putf(path, "N\n");
+	snprintf(path, sizeof(path), "%s/module/damon_lru_sort/parameters/kdamond_pid", root);
+	putf(path, "-1\n");
+	CHECK_EQ(ml_damon_sysfs_modules(s, m, 4, &nr), 0);
+	CHECK_EQ(nr, 2);
+	if (nr == 2) {
+		CHECK_STR(m[0].name, "damon_reclaim");
+		CHECK(m[0].enabled);
+		CHECK_EQ(m[0].kdamond_pid, 1234);
+		CHECK_STR(m[1].name, "damon_lru_sort");
+		CHECK(!m[1].enabled);
+		CHECK_EQ(m[1].kdamond_pid, -1);
+	}
+	/* more than fit: counted, not written */
+	CHECK_EQ(ml_damon_sysfs_modules(s, m, 1, &nr), 0);
+	CHECK_EQ(nr, 2);
+	ml_damon_sysfs_close(s);
+	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void test_parsers(void)
 {
 	uint64_t v = 7;
@@ -926,6 +977,7 @@ TAP_MAIN(
 	TEST(test_tried_regions),
 	TEST(test_read_newer_kernel_tree),
 	TEST(test_malformed_tree),
+	TEST(test_modules),
 	TEST(test_cli_cycle),
 	TEST(test_cli_foreign),
 )

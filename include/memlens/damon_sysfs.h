@@ -245,6 +245,26 @@ int ml_damon_sysfs_stop(struct ml_damon_sysfs *s, unsigned int index,
 int ml_damon_sysfs_command(struct ml_damon_sysfs *s, unsigned int index,
 			   const char *cmd);
 
+/*
+ * kdamonds the admin directory does not show: those of the kernel's DAMON
+ * modules (DAMON_RECLAIM, DAMON_LRU_SORT, DAMON_STAT), from
+ * <sys>/module/<name>/parameters/{enabled,kdamond_pid}.
+ */
+struct ml_damon_module {
+	char name[ML_KDAMOND_WORD_MAX];	/* "damon_reclaim" ... */
+	bool enabled;
+	pid_t kdamond_pid;		/* -1: not running, or not told */
+};
+
+/*
+ * The modules this kernel has, at most @cap into @out; *@nr gets how many.
+ * Reads only. Returns 0 or -ENOMEM-like errors (a module that cannot be
+ * read is left out).
+ */
+int ml_damon_sysfs_modules(struct ml_damon_sysfs *s,
+			   struct ml_damon_module *out, size_t cap,
+			   size_t *nr);
+
 /* ---- monitoring results: tried regions as snapshots ------------------- */
 
 /* Return 0 to go on, anything else to stop (it is returned). */

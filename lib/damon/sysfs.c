@@ -33,6 +33,7 @@
 struct ml_damon_sysfs {
 	int admin_fd;
 	char *path;
+	char *sys_root;
 	char *proc_root;
 	unsigned int settle_ms;
 	struct timespec opened;		/* CLOCK_MONOTONIC */
@@ -336,8 +337,9 @@ int ml_damon_sysfs_open(const struct ml_damon_sysfs_opts *opts,
 		return err;
 	}
 	s->path = strdup(path);
+	s->sys_root = strdup(sys_root);
 	s->proc_root = strdup(proc_root);
-	if (!s->path || !s->proc_root) {
+	if (!s->path || !s->sys_root || !s->proc_root) {
 		ml_damon_sysfs_close(s);
 		return -ENOMEM;
 	}
@@ -352,6 +354,7 @@ void ml_damon_sysfs_close(struct ml_damon_sysfs *s)
 	if (s->admin_fd >= 0)
 		close(s->admin_fd);
 	free(s->path);
+	free(s->sys_root);
 	free(s->proc_root);
 	free(s);
 }
@@ -1227,6 +1230,63 @@ int ml_damon_sysfs_command(struct ml_damon_sysfs *s, unsigned int index,
 	bool on;
 
 	return state_cmd(s, index, cmd, &on);
+}
+
+/* ---- the DAMON modules' kdamonds ---------------------------------------------- */
+
+/* A small file under the sys root (not the admin directory). */
+static ssize_t read_sys(const struct ml_damon_sysfs *s, const char *rel,
+			char *buf, size_t cap)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd, err;
+
+	err = pathf(path, "%s/%s", s->sys_root, rel);
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, cap - 1);
+	err = -errno;
+	close(fd);
+	if (n < 0)
+		return err;
+	buf[n] = 0;
+	return n;
+}
+
+int ml_damon_sysfs_modules(struct ml_damon_sysfs *s,
+			   struct ml_damon_module *out, size_t cap,
+			   size_t *nr)
+{
+	static const char *const names[] = { "damon_reclaim",
+					     "damon_lru_sort", "damon_stat" };
+	char rel[PATH_MAX], buf[64];
+
+	*nr = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		struct ml_damon_module m = { .kdamond_pid = -1 };
+		ssize_t n;
+		int pid;
+
+		if (pathf(rel, "module/%s/parameters/enabled", names[i]))
+			continue;
+		n = read_sys(s, rel, buf, sizeof(buf));
+		if (n < 1 || (buf[0] != 'Y' && buf[0] != 'N'))
+			continue;	/* not built in, or not readable */
+		m.enabled = buf[0] == 'Y';
+		copy_word(m.name, sizeof(m.name), names[i]);
+		if (!pathf(rel, "module/%s/parameters/kdamond_pid", names[i]) &&
+		    (n = read_sys(s, rel, buf, sizeof(buf))) > 0 &&
+		    !ml_damon_sysfs_parse_int(buf, (size_t)n, &pid))
+			m.kdamond_pid = pid;
+		if (*nr < cap)
+			out[*nr] = m;
+		(*nr)++;
+	}
+	return 0;
 }
 
 /* ---- tried regions as snapshots ------------------------------------------------ */

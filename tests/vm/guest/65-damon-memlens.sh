@@ -92,5 +92,24 @@ check "stop of a foreign kdamond without --force fails" test $? -eq 1
 check_eq "foreign kdamond still runs after stop" "$(cat $d/$idx/state)" on
 echo off >$d/$idx/state
 echo 0 >$d/nr_kdamonds
+
+# DAMON_RECLAIM's kdamond is not in the admin directory: status shows it
+if kconfig_y DAMON_RECLAIM; then
+	p=/sys/module/damon_reclaim/parameters
+	echo Y >$p/enabled
+	i=0
+	while [ "$(cat $p/kdamond_pid)" -le 0 ] && [ $i -lt 50 ]; do
+		usleep 100000
+		i=$((i + 1))
+	done
+	rpid=$(cat $p/kdamond_pid)
+	s=$($MEMLENS damon status --state-file "$st" --json)
+	ok=0
+	echo "$s" | grep -q "\"name\":\"damon_reclaim\",\"enabled\":true,\"kdamond_pid\":$rpid" && ok=1
+	check "status lists damon_reclaim, enabled, kdamond pid $rpid" \
+		test "$rpid" -gt 0 -a $ok -eq 1
+	$MEMLENS damon status --state-file "$st" | grep module
+	echo N >$p/enabled
+fi
 kill "$HOG"
 finish
