@@ -536,7 +536,10 @@ int cmd_damon_status(struct cli_ctx *ctx, int argc, char **argv)
 			       "enabled" : "disabled");
 			if (mods[i].kdamond_pid > 0)
 				printf(", kdamond pid %d", (int)mods[i].kdamond_pid);
-			printf(" (its kdamond is not in %s; foreign)\n", path);
+			if (mods[i].enabled)
+				printf(", foreign (the module's own kdamond, "
+				       "not in the admin directory)");
+			printf("\n");
 		}
 	}
 	owners_free(&own);
