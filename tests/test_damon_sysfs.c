@@ -513,6 +513,7 @@ struct got {
 	size_t nr[4];
 	struct ml_damon_region r[4][8];
 	uint32_t max_nr_accesses;
+	uint64_t time_us;
 };
 
 static int collect(const struct ml_damon_snapshot *snap, void *arg)
@@ -526,6 +527,7 @@ static int collect(const struct ml_damon_snapshot *snap, void *arg)
 	g->pid[i] = snap->pid;
 	g->nr[i] = snap->nr_regions;
 	g->max_nr_accesses = snap->max_nr_accesses;
+	g->time_us = snap->time_us;
 	for (size_t j = 0; j < snap->nr_regions && j < 8; j++)
 		g->r[i][j] = snap->regions[j];
 	return 0;
@@ -579,6 +581,9 @@ static void test_tried_regions(void)
 	CHECK_EQ(ml_damon_sysfs_tried_regions(s, idx, collect, &g), 0);
 	CHECK_EQ(g.nr_snaps, 2);
 	CHECK_EQ(g.max_nr_accesses, 20);
+	/* since the "kdamond" (the fake, started by this test) started:
+	 * more than nothing, less than this test's timeout */
+	CHECK(g.time_us > 0 && g.time_us < 300ULL * 1000000);
 	CHECK_EQ(g.target[0], 0);
 	CHECK_EQ(g.pid[0], getpid());
 	CHECK_EQ(g.nr[0], 2);
