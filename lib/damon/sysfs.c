@@ -81,7 +81,7 @@ static ssize_t read_text(const struct ml_damon_sysfs *s, const char *rel,
 		_cleanup_close_ int fd = openat(s->admin_fd, rel,
 						O_RDONLY | O_CLOEXEC);
 		size_t len = 0;
-		ssize_t n;
+		ssize_t n = 0;
 
 		if (fd < 0)
 			return -errno;
