@@ -10,6 +10,9 @@
 
 static const struct cli_cmd damon_cmds[] = {
 	{ "monitor", cmd_damon_monitor, "live view of regions, access frequency, working set" },
+	{ "start", cmd_damon_start, "start a kdamond of the kernel's DAMON (sysfs)" },
+	{ "status", cmd_damon_status, "every kdamond, ours and foreign (only reads)" },
+	{ "stop", cmd_damon_stop, "stop the kdamonds memlens started" },
 	{ NULL, NULL, NULL },
 };
 
