@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * core.c - the monitoring context: targets, attributes, and the kdamond
  * loop of mm/damon/core.c (kdamond_fn) driven either in virtual time

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * internal.h - the monitoring context's insides, shared by core.c,
  * regions.c and schemes.c (and by tests/test_damon.c, which checks the

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * ops.c - the access sources, one line each. The order is the automatic
  * choice's preference: the first source whose init() succeeds for the

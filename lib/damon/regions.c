@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * regions.c - DAMON's region operations, as mm/damon/core.c and vaddr.c
  * do them: the initial three regions, fitting regions to new mappings,

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * schemes.c - DAMOS as mm/damon/core.c runs it: access patterns, actions
  * through the source's apply(), quotas charged per reset interval with

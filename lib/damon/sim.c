@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * sim.c - the synthetic access source: an address space with gaps and a
  * scripted access pattern over time (the script format is in damon.h).
