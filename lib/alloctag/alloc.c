@@ -179,9 +179,9 @@ static inline void count(struct ml_alloc_rt *rt, int64_t bytes, int64_t calls)
 static __attribute__((noinline)) struct ml_alloc_rt *
 rt_create(struct ml_alloc_tag *tag)
 {
-	struct ml_alloc_rt *rt = aligned_alloc(64, RT_SIZE), *old = NULL;
+	struct ml_alloc_rt *rt, *old = NULL;
 
-	if (!rt)
+	if (posix_memalign((void **)&rt, 64, RT_SIZE) != 0)
 		return NULL;
 	memset(rt, 0, RT_SIZE);
 	rt->magic = ML_ALLOC_RT_MAGIC;
@@ -418,9 +418,11 @@ ALLOC_TEXT void *ml__aligned_alloc(struct ml_alloc_tag *tag, size_t align, size_
 	/* the pointer is @align past the start: room for the header, and
 	 * still aligned */
 	off = align < HDR_SIZE ? HDR_SIZE : (uint32_t)align;
-	base = aligned_alloc(align, off + size);
-	if (!base)
+	/* posix_memalign: C11's aligned_alloc wants a multiple of align */
+	if (posix_memalign(&base, align, off + size) != 0) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	return finish(base, off, site(tag), size);
 }
 
@@ -614,8 +616,7 @@ static struct ml_alloc_tag *dyn_new_locked(const struct ml_alloc_tag *tmpl)
 		size_t sz = ML_ALLOC_BLOCK_HDR_SIZE +
 			    BLOCK_TAGS * sizeof(struct ml_alloc_tag);
 
-		b = aligned_alloc(64, sz);
-		if (!b)
+		if (posix_memalign((void **)&b, 64, sz) != 0)
 			return NULL;
 		memset(b, 0, sz);
 		b->magic = ML_ALLOC_BLOCK_MAGIC;
