@@ -48,6 +48,7 @@ _Static_assert(sizeof(struct ml_alloc_root) == 128, "root size");
 /* ---- state --------------------------------------------------------------- */
 
 int ml_alloc_enabled = 1;
+int ml_alloc_tagged;
 __thread struct ml_alloc_tag *ml_alloc_current_tag
 	__attribute__((tls_model("initial-exec")));
 
@@ -308,8 +309,7 @@ __attribute__((no_sanitize_address)) static bool is_ours(void *p)
 	if (likely(canary == (ML_ALLOC_HDR_MAGIC ^ a))) {
 		uint32_t off = h->offset;
 
-		return off >= HDR_SIZE && off <= MAX_ALIGN &&
-		       malloc_usable_size((char *)p - off) >= off + h->size;
+		return off >= HDR_SIZE && off <= MAX_ALIGN;
 	}
 	return false;
 }
@@ -340,7 +340,7 @@ static inline struct ml_alloc_tag *site(struct ml_alloc_tag *tag)
 }
 
 /* Write the header of a fresh block and charge its site. */
-static ALLOC_TEXT __attribute__((noinline)) void *finish(void *base, uint32_t off,
+static ALLOC_TEXT __attribute__((always_inline)) inline void *finish(void *base, uint32_t off,
 					      struct ml_alloc_tag *tag,
 					      size_t size)
 {
@@ -352,6 +352,11 @@ static ALLOC_TEXT __attribute__((noinline)) void *finish(void *base, uint32_t of
 	h->rt = rt;
 	h->offset = off;
 	h->canary = ML_ALLOC_HDR_MAGIC ^ (uintptr_t)p;
+	/* from here ml_free() checks headers; the pointer reaches another
+	 * thread's ml_free() only through synchronization of the program's
+	 * own, which orders this store before that thread's load */
+	if (unlikely(!__atomic_load_n(&ml_alloc_tagged, __ATOMIC_RELAXED)))
+		__atomic_store_n(&ml_alloc_tagged, 1, __ATOMIC_RELAXED);
 	if (likely(rt))
 		count(rt, (int64_t)size, 1);
 	if (unlikely(__atomic_load_n(&tag->capture, __ATOMIC_RELAXED)))
@@ -449,7 +454,7 @@ ALLOC_TEXT char *ml__strndup(struct ml_alloc_tag *tag, const char *s, size_t n)
 	return do_strndup(tag, s, n);
 }
 
-void ml_free(void *p)
+void ml__free(void *p)
 {
 	struct ml_alloc_hdr *h;
 
@@ -477,7 +482,7 @@ ALLOC_TEXT void *ml__realloc(struct ml_alloc_tag *tag, void *p, size_t size)
 	if (!p)
 		return ml_alloc_enabled ? do_malloc(tag, size) : malloc(size);
 	if (size == 0) { /* glibc's realloc(p, 0): free, NULL */
-		ml_free(p);
+		ml__free(p);
 		return NULL;
 	}
 	if (!is_ours(p)) {
@@ -510,7 +515,7 @@ ALLOC_TEXT void *ml__realloc(struct ml_alloc_tag *tag, void *p, size_t size)
 		if (!q)
 			return NULL;
 		memcpy(q, p, old.size < size ? old.size : size);
-		ml_free(p);
+		ml__free(p);
 		return q;
 	}
 	base = realloc((char *)p - HDR_SIZE, size + HDR_SIZE);
