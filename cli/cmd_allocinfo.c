@@ -382,8 +382,10 @@ static void print_context(const struct args *a, const struct ml_alloctag_snapsho
 			ml_json_object_end(j);
 			continue;
 		}
-		/* the seed's allocations.ctx layout */
-		if (t) {
+		/* the seed's allocations.ctx layout: the site, its records */
+		if (i && c->tag_addr == s->ctx[i - 1].tag_addr) {
+			/* same site as the record before */
+		} else if (t) {
 			printf("%8s %8" PRId64 " ", size_of(b, t->bytes, a->bytes), t->calls);
 			print_where(t);
 			printf(" module:%s func:%s\n", t->module, t->func);

@@ -101,6 +101,7 @@ extern "C" {
 /* ml_alloc_tag.flags (set by the writer when the tag is made) */
 #define ML_ALLOC_TAG_ADDR	(1u << 0) /* a runtime site: ->addr, no file:line */
 #define ML_ALLOC_TAG_ORPHAN	(1u << 1) /* copied out of a dlclose'd object */
+#define ML_ALLOC_TAG_UNTAGGED	(1u << 2) /* the catch-all of _noprof calls: listed when not 0 */
 
 /*
  * One allocation site: 64 bytes, 64-byte aligned in the section.

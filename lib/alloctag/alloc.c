@@ -90,6 +90,7 @@ static struct ml_alloc_tag untagged
 	.magic = ML_ALLOC_TAG_MAGIC,
 	.filename = "(untagged)",
 	.function = "",
+	.flags = ML_ALLOC_TAG_UNTAGGED,
 };
 
 struct section {
@@ -808,7 +809,9 @@ int ml_alloctag_snapshot_self(struct ml_alloctag_snapshot *out)
 		object_of(sections[i].start, path, sizeof(path), &main);
 		for (struct ml_alloc_tag *t = sections[i].start;
 		     t < sections[i].stop && !err; t++)
-			if (t->magic == ML_ALLOC_TAG_MAGIC)
+			if (t->magic == ML_ALLOC_TAG_MAGIC &&
+			    (!(t->flags & ML_ALLOC_TAG_UNTAGGED) ||
+			     sum_field(t->rt, true) || sum_field(t->rt, false)))
 				err = add_tag(out, t, path, main);
 	}
 	for (struct ml_alloc_tag_block *b = memlens_alloc_root.dyn_head;
