@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -99,6 +100,53 @@ struct section {
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct section *sections;
 static size_t nr_sections, sections_cap;
+
+/* ---- memory of the profiler itself ------------------------------------------ */
+
+/*
+ * Counters, runtime tag blocks and the strings of orphaned tags live as
+ * long as the process and are never freed: they come from mmap'd chunks,
+ * not malloc, so that they neither show in the program's heap nor recurse
+ * into an interposed malloc (the runtime profiler, libmemlens-alloc.so,
+ * makes tags from inside malloc).
+ */
+#define PERM_CHUNK (256u << 10)
+static pthread_mutex_t perm_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *perm_next, *perm_end;
+
+static void *perm_alloc(size_t size)
+{
+	void *p = NULL;
+
+	size = (size + 63) & ~(size_t)63;
+	if (size > PERM_CHUNK)
+		return NULL;
+	pthread_mutex_lock(&perm_lock);
+	if ((size_t)(perm_end - perm_next) < size) {
+		char *c = mmap(NULL, PERM_CHUNK, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (c == MAP_FAILED)
+			goto out;
+		perm_next = c;
+		perm_end = c + PERM_CHUNK;
+	}
+	p = perm_next; /* zeroed: fresh anonymous memory, used once */
+	perm_next += size;
+out:
+	pthread_mutex_unlock(&perm_lock);
+	return p;
+}
+
+static char *perm_strdup(const char *s)
+{
+	size_t n = s ? strlen(s) + 1 : 0;
+	char *p = n ? perm_alloc(n) : NULL;
+
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
 
 /* ---- counters ---------------------------------------------------------------- */
 
@@ -181,11 +229,10 @@ static inline void count(struct ml_alloc_rt *rt, int64_t bytes, int64_t calls)
 static __attribute__((noinline)) struct ml_alloc_rt *
 rt_create(struct ml_alloc_tag *tag)
 {
-	struct ml_alloc_rt *rt, *old = NULL;
+	struct ml_alloc_rt *rt = perm_alloc(RT_SIZE), *old = NULL;
 
-	if (posix_memalign((void **)&rt, 64, RT_SIZE) != 0)
+	if (!rt)
 		return NULL;
-	memset(rt, 0, RT_SIZE);
 	rt->magic = ML_ALLOC_RT_MAGIC;
 	rt->nr_shards = ML_ALLOC_NR_SHARDS;
 	rt->shard_stride = ML_ALLOC_SHARD_STRIDE;
@@ -193,7 +240,7 @@ rt_create(struct ml_alloc_tag *tag)
 	if (__atomic_compare_exchange_n(&tag->rt, &old, rt, false,
 					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return rt;
-	free(rt); /* another thread made them first */
+	/* another thread made them first: these few bytes stay unused */
 	return old;
 }
 
@@ -570,6 +617,19 @@ bool ml_alloctag_enabled(void)
 	return __atomic_load_n(&ml_alloc_enabled, __ATOMIC_RELAXED) != 0;
 }
 
+/* Fork with the registry and the chunk allocator quiet, not halfway. */
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&reg_lock);
+	pthread_mutex_lock(&perm_lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&perm_lock);
+	pthread_mutex_unlock(&reg_lock);
+}
+
 /* The child of fork() has one thread: the shards of the others are free. */
 static void atfork_child(void)
 {
@@ -577,6 +637,7 @@ static void atfork_child(void)
 
 	shard_owners = (i >= 0 && i < SHARED_SHARD) ? 1u << i : 0;
 	pthread_mutex_init(&reg_lock, NULL);
+	pthread_mutex_init(&perm_lock, NULL);
 }
 
 __attribute__((constructor(101))) static void alloc_init(void)
@@ -586,7 +647,7 @@ __attribute__((constructor(101))) static void alloc_init(void)
 	memlens_alloc_root.self = (uintptr_t)&memlens_alloc_root;
 	if (env && strcmp(env, "0") == 0)
 		ml_alloctag_enable(false);
-	pthread_atfork(NULL, NULL, atfork_child);
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
 /* ---- sections and runtime tags -------------------------------------------------- */
@@ -622,9 +683,9 @@ static struct ml_alloc_tag *dyn_new_locked(const struct ml_alloc_tag *tmpl)
 		size_t sz = ML_ALLOC_BLOCK_HDR_SIZE +
 			    BLOCK_TAGS * sizeof(struct ml_alloc_tag);
 
-		if (posix_memalign((void **)&b, 64, sz) != 0)
+		b = perm_alloc(sz);
+		if (!b)
 			return NULL;
-		memset(b, 0, sz);
 		b->magic = ML_ALLOC_BLOCK_MAGIC;
 		b->nr_tags = BLOCK_TAGS;
 		b->next = memlens_alloc_root.dyn_head;
@@ -658,10 +719,6 @@ static int64_t rt_calls(const struct ml_alloc_rt *rt)
 	return calls;
 }
 
-static const char *keep_str(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
 
 /*
  * An object is going away (dlclose). Its tags with live blocks are copied
@@ -689,9 +746,9 @@ void ml__alloc_unregister(struct ml_alloc_tag *start, struct ml_alloc_tag *stop)
 		if (t->magic != ML_ALLOC_TAG_MAGIC || !rt || rt_calls(rt) == 0)
 			continue;
 		tmpl = *t;
-		tmpl.filename = keep_str(t->filename);
-		tmpl.function = keep_str(t->function);
-		tmpl.modname = keep_str(t->modname);
+		tmpl.filename = perm_strdup(t->filename);
+		tmpl.function = perm_strdup(t->function);
+		tmpl.modname = perm_strdup(t->modname);
 		tmpl.flags |= ML_ALLOC_TAG_ORPHAN;
 		copy = dyn_new_locked(&tmpl);
 		if (copy)
