@@ -538,6 +538,14 @@ static void test_dlopen(void)
 	CHECK(t && strcmp(t->module, "liballoctag_dl") == 0 && !t->module_is_main);
 	CHECK(t && ends_with(t->object, "/liballoctag_dl.so"));
 	ml_alloctag_snapshot_fini(&s);
+	/* from outside: the library's own section */
+	pr = proc();
+	CHECK_EQ(ml_alloctag_read(pr, getpid(), NULL, &s), 0);
+	t = find(&s, "alloctag_dl.c", line);
+	CHECK(t && t->bytes == 150 && t->calls == 3 && !(t->flags & ML_ALLOC_TAG_ORPHAN));
+	CHECK(t && strcmp(t->module, "liballoctag_dl") == 0 &&
+	      ends_with(t->object, "/liballoctag_dl.so"));
+	ml_alloctag_snapshot_fini(&s);
 
 	CHECK_EQ(dlclose(h), 0);
 	/* the library is gone; its site lives on with its blocks */
@@ -548,7 +556,6 @@ static void test_dlopen(void)
 	      (t->flags & ML_ALLOC_TAG_ORPHAN));
 	ml_alloctag_snapshot_fini(&s);
 	/* and outside readers see it in the runtime tag blocks */
-	pr = proc();
 	CHECK_EQ(ml_alloctag_read(pr, getpid(), NULL, &s), 0);
 	t = find(&s, "alloctag_dl.c", line);
 	CHECK(t && t->bytes == 150 && t->calls == 3 &&

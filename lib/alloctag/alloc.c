@@ -640,6 +640,14 @@ static void atfork_child(void)
 	pthread_mutex_init(&perm_lock, NULL);
 }
 
+/* exit() has begun: destructors that follow are not dlclose */
+static int exiting;
+
+static void mark_exiting(void)
+{
+	__atomic_store_n(&exiting, 1, __ATOMIC_RELAXED);
+}
+
 __attribute__((constructor(101))) static void alloc_init(void)
 {
 	const char *env = getenv("MEMLENS_ALLOC_PROFILING");
@@ -648,6 +656,9 @@ __attribute__((constructor(101))) static void alloc_init(void)
 	if (env && strcmp(env, "0") == 0)
 		ml_alloctag_enable(false);
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	/* runs before the objects' destructors (_dl_fini was registered
+	 * first, so it runs last) */
+	atexit(mark_exiting);
 }
 
 /* ---- sections and runtime tags -------------------------------------------------- */
@@ -730,7 +741,8 @@ void ml__alloc_unregister(struct ml_alloc_tag *start, struct ml_alloc_tag *stop)
 {
 	size_t i;
 
-	if (!start || stop <= start)
+	/* at exit nothing is unloaded: copying tags out would be wasted */
+	if (!start || stop <= start || __atomic_load_n(&exiting, __ATOMIC_RELAXED))
 		return;
 	pthread_mutex_lock(&reg_lock);
 	for (i = 0; i < nr_sections; i++)
