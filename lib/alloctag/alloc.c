@@ -65,11 +65,9 @@ static pthread_once_t shard_once = PTHREAD_ONCE_INIT;
 static int never_off = 1;
 static int foreign_warned;
 
-static struct ml_alloc_ring ring = {
-	.magic = ML_ALLOC_RING_MAGIC,
-	.nr_slots = ML_ALLOC_RING_SLOTS,
-	.record_size = sizeof(struct ml_alloc_ctx),
-};
+/* 128 KiB in .bss: its pages cost nothing until capture writes them;
+ * its header is filled in by alloc_init() */
+static struct ml_alloc_ring ring;
 
 __attribute__((visibility("default")))
 struct ml_alloc_root memlens_alloc_root = {
@@ -351,8 +349,13 @@ __attribute__((no_sanitize_address)) static bool is_ours(void *p)
 		struct iovec remote = { &h->canary, sizeof(canary) };
 
 		if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) !=
-		    (ssize_t)sizeof(canary))
-			return false;
+		    (ssize_t)sizeof(canary)) {
+			/* unreadable: not ours. Refused (a seccomp filter):
+			 * read it, our own aligned blocks must not leak */
+			if (errno == EFAULT)
+				return false;
+			canary = *(volatile uint64_t *)&h->canary;
+		}
 	}
 	if (likely(canary == (ML_ALLOC_HDR_MAGIC ^ a))) {
 		uint32_t off = h->offset;
@@ -652,6 +655,9 @@ __attribute__((constructor(101))) static void alloc_init(void)
 {
 	const char *env = getenv("MEMLENS_ALLOC_PROFILING");
 
+	ring.nr_slots = ML_ALLOC_RING_SLOTS;
+	ring.record_size = sizeof(struct ml_alloc_ctx);
+	ring.magic = ML_ALLOC_RING_MAGIC;
 	memlens_alloc_root.self = (uintptr_t)&memlens_alloc_root;
 	if (env && strcmp(env, "0") == 0)
 		ml_alloctag_enable(false);
