@@ -330,39 +330,57 @@ static inline struct ml_alloc_hdr *hdr_of(void *p)
  * glibc block is its chunk's size word, inside glibc's own chunk: readable.
  * A page-aligned pointer from another allocator may have nothing mapped
  * before it, so there the word is fetched with process_vm_readv on
- * ourselves, which fails instead of faulting. A canary that matches is
- * then checked against malloc_usable_size() of the block it claims.
- * (The load reads allocator memory outside the block: no ASan check.)
+ * ourselves, which fails instead of faulting. (The load reads allocator
+ * memory outside the block: under ASan it is a function of its own that
+ * ASan leaves alone, elsewhere it is inlined.)
  */
-__attribute__((no_sanitize_address)) static bool is_ours(void *p)
+#if defined(__SANITIZE_ADDRESS__)
+#define ML_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ML_ASAN 1
+#endif
+#endif
+#ifdef ML_ASAN
+#define CANARY_LOAD __attribute__((noinline, no_sanitize_address))
+#else
+#define CANARY_LOAD __attribute__((always_inline)) inline
+#endif
+
+static CANARY_LOAD uint64_t canary_load(const uint64_t *w)
+{
+	return *(const volatile uint64_t *)w;
+}
+
+static __attribute__((noinline)) uint64_t canary_load_careful(const uint64_t *w)
+{
+	struct iovec local, remote = { (void *)w, sizeof(uint64_t) };
+	uint64_t canary;
+
+	local = (struct iovec){ &canary, sizeof(canary) };
+	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) ==
+	    (ssize_t)sizeof(canary))
+		return canary;
+	/* unreadable: not ours. Refused (a seccomp filter): read it, our
+	 * own page-aligned blocks must not leak */
+	return errno == EFAULT ? 0 : canary_load(w);
+}
+
+static __attribute__((always_inline)) inline bool is_ours(void *p)
 {
 	uintptr_t a = (uintptr_t)p;
 	struct ml_alloc_hdr *h = hdr_of(p);
 	uint64_t canary;
 
-	if (a & 15)
+	if (unlikely(a & 15))
 		return false;
-	if (likely(a & 4095)) {
-		canary = *(volatile uint64_t *)&h->canary;
-	} else {
-		struct iovec local = { &canary, sizeof(canary) };
-		struct iovec remote = { &h->canary, sizeof(canary) };
-
-		if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) !=
-		    (ssize_t)sizeof(canary)) {
-			/* unreadable: not ours. Refused (a seccomp filter):
-			 * read it, our own aligned blocks must not leak */
-			if (errno == EFAULT)
-				return false;
-			canary = *(volatile uint64_t *)&h->canary;
-		}
-	}
-	if (likely(canary == (ML_ALLOC_HDR_MAGIC ^ a))) {
-		uint32_t off = h->offset;
-
-		return off >= HDR_SIZE && off <= MAX_ALIGN;
-	}
-	return false;
+	if (likely(a & 4095))
+		canary = canary_load(&h->canary);
+	else
+		canary = canary_load_careful(&h->canary);
+	/* the offset back to malloc's pointer must be one we write */
+	return likely(canary == (ML_ALLOC_HDR_MAGIC ^ a)) &&
+	       h->offset >= HDR_SIZE && h->offset <= MAX_ALIGN;
 }
 
 static void foreign(void *p)
