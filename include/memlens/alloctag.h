@@ -18,7 +18,8 @@
  * exactly what was added. A pointer without a memlens header (from plain
  * malloc, or allocated while profiling was off) is recognised and freed
  * with free(); while profiling has been on since start-up this is warned
- * about once on stderr, since it is a pointer the counters never saw.
+ * about once on stderr, since it is a pointer the counters never saw
+ * (until the first tagged block exists, ml_free() is free() unchecked).
  *
  * Kill switch: MEMLENS_ALLOC_PROFILING=0 in the environment at start-up,
  * or ml_alloctag_enable(false) at run time. Off from start-up, ml_malloc()
@@ -64,7 +65,10 @@ extern "C" {
  *     the symbol "memlens_alloc_root" (.dynsym, else .symtab) holds a
  *     struct ml_alloc_root; its ->dyn_head is a singly linked list of
  *     struct ml_alloc_tag_block, newest first, each an array of tags.
- *     The root also points at the context capture ring.
+ *     The root also points at the context capture ring. A program that
+ *     links libmemlens statically and is stripped has no .symtab: export
+ *     the root (-Wl,--export-dynamic-symbol=memlens_alloc_root) to keep
+ *     its runtime tags and capture ring visible.
  *
  * Counters: a tag's ->rt is NULL until its first allocation, then points
  * at a heap struct ml_alloc_rt of ->nr_shards shards, ->shard_stride bytes
