@@ -69,8 +69,14 @@ static int foreign_warned;
  * its header is filled in by alloc_init() */
 static struct ml_alloc_ring ring;
 
-__attribute__((visibility("default")))
-struct ml_alloc_root memlens_alloc_root = {
+/*
+ * The root, exported as memlens_alloc_root for outside readers (with
+ * default visibility even in a copy of this file built hidden, as in an
+ * LD_PRELOAD library), but used here through a local name: a process with
+ * two copies (libmemlens and a preloaded profiler) then has two roots, each
+ * copy writing its own, instead of both binding to the first one loaded.
+ */
+static struct ml_alloc_root root_obj = {
 	.magic = ML_ALLOC_ROOT_MAGIC,
 	.version = ML_ALLOC_VERSION,
 	.size = sizeof(struct ml_alloc_root),
@@ -82,6 +88,8 @@ struct ml_alloc_root memlens_alloc_root = {
 	.enabled = 1,
 	.mode = ML_ALLOC_MODE_TAGS,
 };
+extern struct ml_alloc_root memlens_alloc_root
+	__attribute__((alias("root_obj"), visibility("default")));
 
 /* what _noprof allocations outside an ML_ALLOC_HOOKS() site are charged to */
 static struct ml_alloc_tag untagged
@@ -390,7 +398,7 @@ static void foreign(void *p)
 		"memlens (freed with free(); warned once)\n";
 
 	(void)p;
-	__atomic_fetch_add(&memlens_alloc_root.nr_foreign, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&root_obj.nr_foreign, 1, __ATOMIC_RELAXED);
 	/* the one print of the library: the program asked for profiling and
 	 * a block escaped it; there is no caller to return an error to */
 	if (__atomic_load_n(&never_off, __ATOMIC_RELAXED) &&
@@ -628,7 +636,7 @@ bool ml_alloctag_enable(bool on)
 
 	if (!on)
 		__atomic_store_n(&never_off, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&memlens_alloc_root.enabled, on ? 1u : 0u,
+	__atomic_store_n(&root_obj.enabled, on ? 1u : 0u,
 			 __ATOMIC_RELAXED);
 	return old != 0;
 }
@@ -676,7 +684,7 @@ __attribute__((constructor(101))) static void alloc_init(void)
 	ring.nr_slots = ML_ALLOC_RING_SLOTS;
 	ring.record_size = sizeof(struct ml_alloc_ctx);
 	ring.magic = ML_ALLOC_RING_MAGIC;
-	memlens_alloc_root.self = (uintptr_t)&memlens_alloc_root;
+	root_obj.self = (uintptr_t)&root_obj;
 	if (env && strcmp(env, "0") == 0)
 		ml_alloctag_enable(false);
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
@@ -711,7 +719,7 @@ out:
 
 static struct ml_alloc_tag *dyn_new_locked(const struct ml_alloc_tag *tmpl)
 {
-	struct ml_alloc_tag_block *b = memlens_alloc_root.dyn_head;
+	struct ml_alloc_tag_block *b = root_obj.dyn_head;
 	struct ml_alloc_tag *t;
 
 	if (!b || b->nr_used == b->nr_tags) {
@@ -723,8 +731,8 @@ static struct ml_alloc_tag *dyn_new_locked(const struct ml_alloc_tag *tmpl)
 			return NULL;
 		b->magic = ML_ALLOC_BLOCK_MAGIC;
 		b->nr_tags = BLOCK_TAGS;
-		b->next = memlens_alloc_root.dyn_head;
-		__atomic_store_n(&memlens_alloc_root.dyn_head, b,
+		b->next = root_obj.dyn_head;
+		__atomic_store_n(&root_obj.dyn_head, b,
 				 __ATOMIC_RELEASE);
 	}
 	t = &b->tags[b->nr_used];
@@ -893,7 +901,7 @@ int ml_alloctag_snapshot_self(struct ml_alloctag_snapshot *out)
 	memset(out, 0, sizeof(*out));
 	out->nr_roots = 1;
 	out->enabled = ml_alloctag_enabled();
-	out->nr_foreign = __atomic_load_n(&memlens_alloc_root.nr_foreign,
+	out->nr_foreign = __atomic_load_n(&root_obj.nr_foreign,
 					  __ATOMIC_RELAXED);
 	pthread_mutex_lock(&reg_lock);
 	for (size_t i = 0; i < nr_sections && !err; i++) {
@@ -907,7 +915,7 @@ int ml_alloctag_snapshot_self(struct ml_alloctag_snapshot *out)
 			     sum_field(t->rt, true) || sum_field(t->rt, false)))
 				err = add_tag(out, t, path, main);
 	}
-	for (struct ml_alloc_tag_block *b = memlens_alloc_root.dyn_head;
+	for (struct ml_alloc_tag_block *b = root_obj.dyn_head;
 	     b && !err; b = b->next) {
 		for (uint32_t i = 0; i < b->nr_used && !err; i++) {
 			struct ml_alloc_tag *t = &b->tags[i];
