@@ -685,10 +685,12 @@ static void test_external(void)
 		FILE *f;
 		size_t n;
 
-		snprintf(cmd, sizeof(cmd), "%s allocinfo --interval 2 -b %d",
+		/* the first snapshot takes milliseconds: the allocation
+		 * 1.5 s in falls between the two */
+		snprintf(cmd, sizeof(cmd), "%s allocinfo --interval 3 -b %d",
 			 MEMLENS_BIN, (int)h.pid);
 		f = popen(cmd, "r");
-		usleep(700000);
+		usleep(1500000);
 		CHECK(hog_cmd(&h, "alloc"));
 		n = fread(out, 1, sizeof(out) - 1, f);
 		out[n] = '\0';
@@ -696,7 +698,7 @@ static void test_external(void)
 		snprintf(want, sizeof(want), "+%-8d %+9d  %8d %8d ",
 			 HOG_CAPTURE_N * HOG_CAPTURE_SIZE, HOG_CAPTURE_N,
 			 HOG_CAPTURE_N * HOG_CAPTURE_SIZE, HOG_CAPTURE_N);
-		CHECK(strstr(out, "grew in 2s (1 site):\n") && strstr(out, want));
+		CHECK(strstr(out, "grew in 3s (1 site):\n") && strstr(out, want));
 		snprintf(want, sizeof(want), "alloctag_hog.c:%d module:alloctag_hog "
 			 "func:hog_capture_site\n", h.line_capture);
 		CHECK(strstr(out, want) != NULL);
@@ -821,7 +823,7 @@ static void test_bad_input(void)
 	/* a process that exits during the read (between two snapshots); it
 	 * stays a zombie, which has no memory left to read */
 	CHECK(hog_start(&h, "exit-soon", false));
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --interval 1 %d", MEMLENS_BIN,
+	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --interval 2 %d", MEMLENS_BIN,
 		     (int)h.pid), 1);
 	snprintf(want, sizeof(want), "memlens: allocinfo: PID %d exited during "
 		 "the read\n", (int)h.pid);
