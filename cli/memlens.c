@@ -20,6 +20,7 @@ static const struct cli_cmd commands[] = {
 	{ "contig", cmd_contig, "aligned blocks, contiguous runs, folio sizes (mem_hist)" },
 	{ "names", cmd_names, "memory per anonymous-memory name ([anon:NAME]), per process" },
 	{ "damon", cmd_damon, "data-access monitoring: monitor, record, report, kernel DAMON" },
+	{ "allocinfo", cmd_allocinfo, "live bytes per allocation call site of a running program" },
 };
 
 static void usage(FILE *f)
@@ -31,7 +32,7 @@ static void usage(FILE *f)
 		"\n"
 		"Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f,
 		"\n"
 		"Global options:\n"
