@@ -20,6 +20,7 @@ static const struct cli_cmd commands[] = {
 	{ "contig", cmd_contig, "aligned blocks, contiguous runs, folio sizes (mem_hist)" },
 	{ "names", cmd_names, "memory per anonymous-memory name ([anon:NAME]), per process" },
 	{ "damon", cmd_damon, "data-access monitoring: monitor, record, report, kernel DAMON" },
+	{ "allocinfo", cmd_allocinfo, "live bytes per allocation call site of a running program" },
 };
 
 static void usage(FILE *f)

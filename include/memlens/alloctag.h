@@ -217,7 +217,7 @@ struct ml_alloc_root {
 	uint32_t enabled;	/* profiling on now */
 	uint32_t mode;		/* ML_ALLOC_MODE_* */
 	uint64_t nr_foreign;	/* pointers freed without a memlens header */
-	uint8_t _reserved[48];
+	uint8_t _reserved[56];
 };
 
 #define ML_ALLOC_MODE_TAGS	1	/* ml_malloc() call-site tags */
@@ -271,6 +271,25 @@ void ml_free(void *p);
 /* Registration of an object's section (the header's constructor does it). */
 void ml__alloc_register(struct ml_alloc_tag *start, struct ml_alloc_tag *stop);
 void ml__alloc_unregister(struct ml_alloc_tag *start, struct ml_alloc_tag *stop);
+
+/*
+ * A runtime tag (not in any section): a copy of @tmpl in the newest block
+ * of the root's ->dyn_head list, published to readers before it is
+ * returned; its ->rt is made at its first allocation. For the runtime
+ * profiler (ML_ALLOC_TAG_ADDR tags keyed by return address). The strings
+ * of @tmpl must stay valid as long as the process runs. NULL without memory.
+ */
+struct ml_alloc_tag *ml_alloctag_dyn_new(const struct ml_alloc_tag *tmpl);
+
+/*
+ * Charge (@bytes, @calls) to @tag's counters, making them on first use;
+ * negative values take off. The primitive ml_malloc() and ml_free() use,
+ * for allocators with their own block layout. Returns the counters (to be
+ * kept with the block and passed to ml_alloctag_uncharge()), or NULL when
+ * they could not be allocated (nothing was charged).
+ */
+struct ml_alloc_rt *ml_alloctag_charge(struct ml_alloc_tag *tag, int64_t bytes);
+void ml_alloctag_uncharge(struct ml_alloc_rt *rt, int64_t bytes);
 
 /* Bytes a block from ml_malloc() and friends can hold; 0 for NULL. */
 size_t ml_alloc_usable_size(void *p);
@@ -455,7 +474,7 @@ int ml_alloctag_dump_snapshot(FILE *f, const struct ml_alloctag_snapshot *s,
 			      const struct ml_alloctag_dump_opts *opts);
 
 /* "153MiB", "6.08MiB", "734KiB", "12B": the seed's sizes (string_get_size). */
-const char *ml_alloctag_size_str(char buf[16], int64_t bytes);
+const char *ml_alloctag_size_str(char buf[24], int64_t bytes);
 
 /* =========================================================================
  * Reading another process
@@ -483,11 +502,22 @@ int ml_alloctag_read(struct ml_proc *p, pid_t pid,
  * Switch context capture of every site of @pid at @file:@line on or off
  * (one byte per tag, through process_vm_writev). @file matches the tag's
  * file name whole or its last path components ("x.c" matches "src/x.c").
+ * With @file NULL and @on false, every site that captures is switched off.
  * Sets *@nr_sites to how many sites were switched. Returns 0, -ENOENT when
- * no site matches, or the errors of ml_alloctag_read().
+ * no site matches @file:@line, or the errors of ml_alloctag_read().
  */
 int ml_alloctag_capture(struct ml_proc *p, pid_t pid, const char *file,
 			uint32_t line, bool on, size_t *nr_sites);
+
+/*
+ * Return addresses of @pid (context capture stacks) as text, one per
+ * address: "function+0x1f/0x80 (object)" from the ELF symbol tables, or
+ * "0xADDR (object+0xOFFSET)" without a symbol, or "0xADDR". Returns 0 or
+ * the errors of ml_vmaq_open() and ml_vmaq_resolve().
+ */
+#define ML_ALLOCTAG_SYM_MAX 256
+int ml_alloctag_symbolize(struct ml_proc *p, pid_t pid, const uint64_t *addrs,
+			  size_t n, char (*out)[ML_ALLOCTAG_SYM_MAX]);
 
 /* ---- hostile-input parsing (exposed for the fuzz target) --------------- */
 

@@ -1,0 +1,804 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Tagged allocation: the out-of-line halves of ml_malloc() and friends,
+ * the per-thread counter shards, the registry of sections, runtime tags
+ * and context capture.
+ *
+ * This file holds the module's process-wide state, which cannot be per
+ * context: the allocation macros are called from anywhere in the program
+ * without a handle, and an outside reader must find the state from one
+ * exported symbol (memlens_alloc_root). It is one root object, one capture
+ * ring, one registry of sections (mutex-guarded) and one bitmap of shard
+ * owners.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "internal.h"
+
+#define HDR_SIZE ((uint32_t)sizeof(struct ml_alloc_hdr))
+#define SHARED_SHARD (ML_ALLOC_NR_SHARDS - 1)
+#define RT_SIZE (ML_ALLOC_RT_HDR_SIZE + ML_ALLOC_NR_SHARDS * ML_ALLOC_SHARD_STRIDE)
+#define BLOCK_TAGS 63 /* a block is 4 KiB */
+/* the largest alignment ml_aligned_alloc() takes (offset is 32 bits) */
+#define MAX_ALIGN (1u << 20)
+
+_Static_assert(sizeof(struct ml_alloc_tag) == ML_ALLOC_TAG_SIZE, "tag size");
+_Static_assert(sizeof(struct ml_alloc_hdr) == 32, "header size");
+_Static_assert(sizeof(struct ml_alloc_rt) == ML_ALLOC_RT_HDR_SIZE, "rt size");
+_Static_assert(sizeof(struct ml_alloc_ctx) == 512, "record size");
+_Static_assert(offsetof(struct ml_alloc_ring, slots) == 64, "ring header");
+_Static_assert(offsetof(struct ml_alloc_tag_block, tags) ==
+	       ML_ALLOC_BLOCK_HDR_SIZE, "block header");
+_Static_assert(sizeof(struct ml_alloc_root) == 128, "root size");
+
+/* ---- state --------------------------------------------------------------- */
+
+int ml_alloc_enabled = 1;
+__thread struct ml_alloc_tag *ml_alloc_current_tag
+	__attribute__((tls_model("initial-exec")));
+
+/* this thread's shard: -1 until its first allocation */
+static __thread int my_shard __attribute__((tls_model("initial-exec"))) = -1;
+/* bit i set: shard i is owned by a live thread */
+static uint32_t shard_owners;
+static pthread_key_t shard_key;
+static pthread_once_t shard_once = PTHREAD_ONCE_INIT;
+
+/* profiling has been on since start-up: a header-less free is a foreign
+ * pointer, not a block from a time profiling was off */
+static int never_off = 1;
+static int foreign_warned;
+
+static struct ml_alloc_ring ring = {
+	.magic = ML_ALLOC_RING_MAGIC,
+	.nr_slots = ML_ALLOC_RING_SLOTS,
+	.record_size = sizeof(struct ml_alloc_ctx),
+};
+
+__attribute__((visibility("default")))
+struct ml_alloc_root memlens_alloc_root = {
+	.magic = ML_ALLOC_ROOT_MAGIC,
+	.version = ML_ALLOC_VERSION,
+	.size = sizeof(struct ml_alloc_root),
+	.tag_size = ML_ALLOC_TAG_SIZE,
+	.nr_shards = ML_ALLOC_NR_SHARDS,
+	.shard_stride = ML_ALLOC_SHARD_STRIDE,
+	.rt_hdr_size = ML_ALLOC_RT_HDR_SIZE,
+	.ring = &ring,
+	.enabled = 1,
+	.mode = ML_ALLOC_MODE_TAGS,
+};
+
+/* what _noprof allocations outside an ML_ALLOC_HOOKS() site are charged to */
+static struct ml_alloc_tag untagged
+	__attribute__((section(ML_ALLOC_SECTION), ML__RETAIN used)) = {
+	.magic = ML_ALLOC_TAG_MAGIC,
+	.filename = "(untagged)",
+	.function = "",
+};
+
+struct section {
+	struct ml_alloc_tag *start, *stop;
+};
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct section *sections;
+static size_t nr_sections, sections_cap;
+
+/* ---- counters ---------------------------------------------------------------- */
+
+static inline struct ml_alloc_shard *shard_at(struct ml_alloc_rt *rt, int i)
+{
+	return (struct ml_alloc_shard *)((char *)rt + ML_ALLOC_RT_HDR_SIZE +
+					 (size_t)i * ML_ALLOC_SHARD_STRIDE);
+}
+
+static void shard_release(void *arg)
+{
+	int i = (int)(uintptr_t)arg - 1;
+
+	/* later allocations of this exiting thread use the shared shard */
+	my_shard = SHARED_SHARD;
+	if (i >= 0 && i < SHARED_SHARD)
+		__atomic_fetch_and(&shard_owners, ~(1u << i), __ATOMIC_RELEASE);
+}
+
+static void shard_key_init(void)
+{
+	if (pthread_key_create(&shard_key, shard_release) != 0)
+		shard_key = (pthread_key_t)-1;
+}
+
+/*
+ * Claim the lowest free shard for this thread; the acquire pairs with the
+ * release of its previous owner, so its plain stores are seen here.
+ */
+static __attribute__((noinline)) int shard_claim(void)
+{
+	uint32_t owners = __atomic_load_n(&shard_owners, __ATOMIC_RELAXED);
+	int i;
+
+	pthread_once(&shard_once, shard_key_init);
+	for (;;) {
+		uint32_t free_bits = ~owners & ((1u << SHARED_SHARD) - 1);
+
+		if (!free_bits || shard_key == (pthread_key_t)-1) {
+			my_shard = SHARED_SHARD;
+			return SHARED_SHARD;
+		}
+		i = __builtin_ctz(free_bits);
+		if (__atomic_compare_exchange_n(&shard_owners, &owners,
+						owners | (1u << i), false,
+						__ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			break;
+	}
+	if (pthread_setspecific(shard_key, (void *)(uintptr_t)(i + 1)) != 0) {
+		__atomic_fetch_and(&shard_owners, ~(1u << i), __ATOMIC_RELEASE);
+		i = SHARED_SHARD;
+	}
+	my_shard = i;
+	return i;
+}
+
+static inline void count(struct ml_alloc_rt *rt, int64_t bytes, int64_t calls)
+{
+	int i = my_shard;
+	struct ml_alloc_shard *s;
+
+	if (unlikely(i < 0))
+		i = shard_claim();
+	s = shard_at(rt, i);
+	if (likely(i != SHARED_SHARD)) {
+		/* the owner is the only writer: no locked instruction */
+		__atomic_store_n(&s->bytes,
+				 __atomic_load_n(&s->bytes, __ATOMIC_RELAXED) + bytes,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&s->calls,
+				 __atomic_load_n(&s->calls, __ATOMIC_RELAXED) + calls,
+				 __ATOMIC_RELAXED);
+	} else {
+		__atomic_fetch_add(&s->bytes, bytes, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&s->calls, calls, __ATOMIC_RELAXED);
+	}
+}
+
+static __attribute__((noinline)) struct ml_alloc_rt *
+rt_create(struct ml_alloc_tag *tag)
+{
+	struct ml_alloc_rt *rt = aligned_alloc(64, RT_SIZE), *old = NULL;
+
+	if (!rt)
+		return NULL;
+	memset(rt, 0, RT_SIZE);
+	rt->magic = ML_ALLOC_RT_MAGIC;
+	rt->nr_shards = ML_ALLOC_NR_SHARDS;
+	rt->shard_stride = ML_ALLOC_SHARD_STRIDE;
+	rt->tag = tag;
+	if (__atomic_compare_exchange_n(&tag->rt, &old, rt, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return rt;
+	free(rt); /* another thread made them first */
+	return old;
+}
+
+static inline struct ml_alloc_rt *rt_get(struct ml_alloc_tag *tag)
+{
+	struct ml_alloc_rt *rt = __atomic_load_n(&tag->rt, __ATOMIC_ACQUIRE);
+
+	return likely(rt) ? rt : rt_create(tag);
+}
+
+struct ml_alloc_rt *ml_alloctag_charge(struct ml_alloc_tag *tag, int64_t bytes)
+{
+	struct ml_alloc_rt *rt = rt_get(tag);
+
+	if (rt)
+		count(rt, bytes, 1);
+	return rt;
+}
+
+void ml_alloctag_uncharge(struct ml_alloc_rt *rt, int64_t bytes)
+{
+	if (rt)
+		count(rt, -bytes, -1);
+}
+
+/* ---- context capture ------------------------------------------------------------ */
+
+static __attribute__((noinline)) void capture(struct ml_alloc_tag *tag,
+					      size_t size)
+{
+	uint64_t n = __atomic_fetch_add(&ring.head, 1, __ATOMIC_RELAXED);
+	struct ml_alloc_ctx *c = &ring.slots[n % ML_ALLOC_RING_SLOTS];
+	void *frames[ML_ALLOC_CTX_FRAMES + 3];
+	struct timespec ts;
+	int nr;
+
+	/* seq 0 first: a reader copying this slot now sees it torn */
+	__atomic_store_n(&c->seq, 0, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	c->tag = (uintptr_t)tag;
+	c->size = size;
+	c->ts_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	c->pid = getpid();
+	c->tid = gettid();
+	memset(c->comm, 0, sizeof(c->comm));
+	prctl(PR_GET_NAME, c->comm, 0, 0, 0);
+	/* frames 0..2 are capture(), finish() and ml__<alloc>(): drop them
+	 * so the record starts at the caller of ml_malloc() */
+	nr = unw_backtrace(frames, ML_ALLOC_CTX_FRAMES + 3);
+	nr = nr > 3 ? nr - 3 : 0;
+	for (int i = 0; i < nr; i++)
+		c->frames[i] = (uintptr_t)frames[i + 3];
+	c->nr_frames = (uint32_t)nr;
+	__atomic_store_n(&c->seq, n + 1, __ATOMIC_RELEASE);
+}
+
+/* ---- the block header ---------------------------------------------------------- */
+
+static inline struct ml_alloc_hdr *hdr_of(void *p)
+{
+	return (struct ml_alloc_hdr *)((char *)p - HDR_SIZE);
+}
+
+/*
+ * Whether @p carries our header. The canary sits at p - 8, which for any
+ * glibc block is its chunk's size word, inside glibc's own chunk: readable.
+ * A page-aligned pointer from another allocator may have nothing mapped
+ * before it, so there the word is fetched with process_vm_readv on
+ * ourselves, which fails instead of faulting. A canary that matches is
+ * then checked against malloc_usable_size() of the block it claims.
+ * (The load reads allocator memory outside the block: no ASan check.)
+ */
+__attribute__((no_sanitize_address)) static bool is_ours(void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	struct ml_alloc_hdr *h = hdr_of(p);
+	uint64_t canary;
+
+	if (a & 15)
+		return false;
+	if (likely(a & 4095)) {
+		canary = *(volatile uint64_t *)&h->canary;
+	} else {
+		struct iovec local = { &canary, sizeof(canary) };
+		struct iovec remote = { &h->canary, sizeof(canary) };
+
+		if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) !=
+		    (ssize_t)sizeof(canary))
+			return false;
+	}
+	if (likely(canary == (ML_ALLOC_HDR_MAGIC ^ a))) {
+		uint32_t off = h->offset;
+
+		return off >= HDR_SIZE && off <= MAX_ALIGN &&
+		       malloc_usable_size((char *)p - off) >= off + h->size;
+	}
+	return false;
+}
+
+static void foreign(void *p)
+{
+	static const char msg[] =
+		"memlens: ml_free/ml_realloc of a pointer not allocated through "
+		"memlens (freed with free(); warned once)\n";
+
+	(void)p;
+	__atomic_fetch_add(&memlens_alloc_root.nr_foreign, 1, __ATOMIC_RELAXED);
+	/* the one print of the library: the program asked for profiling and
+	 * a block escaped it; there is no caller to return an error to */
+	if (__atomic_load_n(&never_off, __ATOMIC_RELAXED) &&
+	    !__atomic_exchange_n(&foreign_warned, 1, __ATOMIC_RELAXED))
+		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+}
+
+/* The site an allocation is charged to. */
+static inline struct ml_alloc_tag *site(struct ml_alloc_tag *tag)
+{
+	struct ml_alloc_tag *cur = ml_alloc_current_tag;
+
+	if (cur)
+		return cur;
+	return tag ? tag : &untagged;
+}
+
+/* Write the header of a fresh block and charge its site. */
+static __attribute__((noinline)) void *finish(void *base, uint32_t off,
+					      struct ml_alloc_tag *tag,
+					      size_t size)
+{
+	void *p = (char *)base + off;
+	struct ml_alloc_hdr *h = hdr_of(p);
+	struct ml_alloc_rt *rt = rt_get(tag);
+
+	h->size = size;
+	h->rt = rt;
+	h->offset = off;
+	h->canary = ML_ALLOC_HDR_MAGIC ^ (uintptr_t)p;
+	if (likely(rt))
+		count(rt, (int64_t)size, 1);
+	if (unlikely(__atomic_load_n(&tag->capture, __ATOMIC_RELAXED)))
+		capture(tag, size);
+	return p;
+}
+
+/* ---- the allocation functions --------------------------------------------------- */
+
+/*
+ * Every entry point reaches finish() directly (this is inlined into each),
+ * so that a captured stack always starts 3 frames below capture().
+ */
+static __attribute__((always_inline)) inline void *
+do_malloc(struct ml_alloc_tag *tag, size_t size)
+{
+	void *base;
+
+	if (unlikely(size > SIZE_MAX / 2)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	base = malloc(size + HDR_SIZE);
+	if (unlikely(!base))
+		return NULL;
+	return finish(base, HDR_SIZE, site(tag), size);
+}
+
+void *ml__malloc(struct ml_alloc_tag *tag, size_t size)
+{
+	return do_malloc(tag, size);
+}
+
+void *ml__calloc(struct ml_alloc_tag *tag, size_t nmemb, size_t size)
+{
+	size_t total;
+	void *base;
+
+	if (__builtin_mul_overflow(nmemb, size, &total) || total > SIZE_MAX / 2) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	base = calloc(1, total + HDR_SIZE);
+	if (!base)
+		return NULL;
+	return finish(base, HDR_SIZE, site(tag), total);
+}
+
+void *ml__aligned_alloc(struct ml_alloc_tag *tag, size_t align, size_t size)
+{
+	uint32_t off;
+	void *base;
+
+	if (!align || (align & (align - 1)) || align > MAX_ALIGN) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (align <= 16)
+		return do_malloc(tag, size);
+	if (size > SIZE_MAX / 2) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* the pointer is @align past the start: room for the header, and
+	 * still aligned */
+	off = align < HDR_SIZE ? HDR_SIZE : (uint32_t)align;
+	base = aligned_alloc(align, off + size);
+	if (!base)
+		return NULL;
+	return finish(base, off, site(tag), size);
+}
+
+static __attribute__((always_inline)) inline char *
+do_strndup(struct ml_alloc_tag *tag, const char *s, size_t n)
+{
+	size_t len = n == SIZE_MAX ? strlen(s) : strnlen(s, n);
+	char *p = do_malloc(tag, len + 1);
+
+	if (p) {
+		memcpy(p, s, len);
+		p[len] = '\0';
+	}
+	return p;
+}
+
+char *ml__strdup(struct ml_alloc_tag *tag, const char *s)
+{
+	return do_strndup(tag, s, SIZE_MAX);
+}
+
+char *ml__strndup(struct ml_alloc_tag *tag, const char *s, size_t n)
+{
+	return do_strndup(tag, s, n);
+}
+
+void ml_free(void *p)
+{
+	struct ml_alloc_hdr *h;
+
+	if (!p)
+		return;
+	if (unlikely(!is_ours(p))) {
+		foreign(p);
+		free(p);
+		return;
+	}
+	h = hdr_of(p);
+	if (likely(h->rt))
+		count(h->rt, -(int64_t)h->size, -1);
+	h->canary = 0; /* a second ml_free() of p is then a foreign pointer */
+	free((char *)p - h->offset);
+}
+
+void *ml__realloc(struct ml_alloc_tag *tag, void *p, size_t size)
+{
+	struct ml_alloc_hdr *h, old;
+	struct ml_alloc_tag *t;
+	char *base, *q;
+
+	if (!p)
+		return ml_alloc_enabled ? do_malloc(tag, size) : malloc(size);
+	if (size == 0) { /* glibc's realloc(p, 0): free, NULL */
+		ml_free(p);
+		return NULL;
+	}
+	if (!is_ours(p)) {
+		size_t have;
+
+		if (!ml_alloc_enabled)
+			return realloc(p, size);
+		/* make it ours: a tagged copy */
+		foreign(p);
+		q = do_malloc(tag, size);
+		if (!q)
+			return NULL;
+		have = malloc_usable_size(p);
+		memcpy(q, p, have < size ? have : size);
+		free(p);
+		return q;
+	}
+	h = hdr_of(p);
+	old = *h;
+	/* the new size is charged to this call site; while profiling is off,
+	 * to the block's own site, so that its free takes off what it added */
+	t = ml_alloc_enabled ? site(tag) : old.rt ? old.rt->tag : &untagged;
+	if (size > SIZE_MAX / 2) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (old.offset != HDR_SIZE) {
+		/* aligned block: realloc keeps no alignment beyond malloc's */
+		q = do_malloc(t, size);
+		if (!q)
+			return NULL;
+		memcpy(q, p, old.size < size ? old.size : size);
+		ml_free(p);
+		return q;
+	}
+	base = realloc((char *)p - HDR_SIZE, size + HDR_SIZE);
+	if (!base)
+		return NULL; /* p is untouched, and so are the counters */
+	if (old.rt)
+		count(old.rt, -(int64_t)old.size, -1);
+	return finish(base, HDR_SIZE, t, size);
+}
+
+void *ml__reallocarray(struct ml_alloc_tag *tag, void *p, size_t nmemb,
+		       size_t size)
+{
+	size_t total;
+
+	if (__builtin_mul_overflow(nmemb, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return ml__realloc(tag, p, total);
+}
+
+size_t ml_alloc_usable_size(void *p)
+{
+	struct ml_alloc_hdr *h;
+
+	if (!p)
+		return 0;
+	if (!is_ours(p))
+		return malloc_usable_size(p);
+	h = hdr_of(p);
+	return malloc_usable_size((char *)p - h->offset) - h->offset;
+}
+
+/* ---- the switch ------------------------------------------------------------------ */
+
+bool ml_alloctag_enable(bool on)
+{
+	int old = __atomic_exchange_n(&ml_alloc_enabled, on ? 1 : 0,
+				      __ATOMIC_RELAXED);
+
+	if (!on)
+		__atomic_store_n(&never_off, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&memlens_alloc_root.enabled, on ? 1u : 0u,
+			 __ATOMIC_RELAXED);
+	return old != 0;
+}
+
+bool ml_alloctag_enabled(void)
+{
+	return __atomic_load_n(&ml_alloc_enabled, __ATOMIC_RELAXED) != 0;
+}
+
+/* The child of fork() has one thread: the shards of the others are free. */
+static void atfork_child(void)
+{
+	int i = my_shard;
+
+	shard_owners = (i >= 0 && i < SHARED_SHARD) ? 1u << i : 0;
+	pthread_mutex_init(&reg_lock, NULL);
+}
+
+__attribute__((constructor(101))) static void alloc_init(void)
+{
+	const char *env = getenv("MEMLENS_ALLOC_PROFILING");
+
+	memlens_alloc_root.self = (uintptr_t)&memlens_alloc_root;
+	if (env && strcmp(env, "0") == 0)
+		ml_alloctag_enable(false);
+	pthread_atfork(NULL, NULL, atfork_child);
+}
+
+/* ---- sections and runtime tags -------------------------------------------------- */
+
+void ml__alloc_register(struct ml_alloc_tag *start, struct ml_alloc_tag *stop)
+{
+	if (!start || stop <= start)
+		return;
+	pthread_mutex_lock(&reg_lock);
+	for (size_t i = 0; i < nr_sections; i++)
+		if (sections[i].start == start)
+			goto out;
+	if (nr_sections == sections_cap) {
+		size_t cap = sections_cap ? sections_cap * 2 : 16;
+		struct section *n = realloc(sections, cap * sizeof(*n));
+
+		if (!n)
+			goto out; /* unreported, still counted */
+		sections = n;
+		sections_cap = cap;
+	}
+	sections[nr_sections++] = (struct section){ start, stop };
+out:
+	pthread_mutex_unlock(&reg_lock);
+}
+
+static struct ml_alloc_tag *dyn_new_locked(const struct ml_alloc_tag *tmpl)
+{
+	struct ml_alloc_tag_block *b = memlens_alloc_root.dyn_head;
+	struct ml_alloc_tag *t;
+
+	if (!b || b->nr_used == b->nr_tags) {
+		size_t sz = ML_ALLOC_BLOCK_HDR_SIZE +
+			    BLOCK_TAGS * sizeof(struct ml_alloc_tag);
+
+		b = aligned_alloc(64, sz);
+		if (!b)
+			return NULL;
+		memset(b, 0, sz);
+		b->magic = ML_ALLOC_BLOCK_MAGIC;
+		b->nr_tags = BLOCK_TAGS;
+		b->next = memlens_alloc_root.dyn_head;
+		__atomic_store_n(&memlens_alloc_root.dyn_head, b,
+				 __ATOMIC_RELEASE);
+	}
+	t = &b->tags[b->nr_used];
+	*t = *tmpl;
+	t->magic = ML_ALLOC_TAG_MAGIC;
+	__atomic_store_n(&b->nr_used, b->nr_used + 1, __ATOMIC_RELEASE);
+	return t;
+}
+
+struct ml_alloc_tag *ml_alloctag_dyn_new(const struct ml_alloc_tag *tmpl)
+{
+	struct ml_alloc_tag *t;
+
+	pthread_mutex_lock(&reg_lock);
+	t = dyn_new_locked(tmpl);
+	pthread_mutex_unlock(&reg_lock);
+	return t;
+}
+
+static int64_t rt_calls(const struct ml_alloc_rt *rt)
+{
+	int64_t calls = 0;
+
+	for (int i = 0; i < ML_ALLOC_NR_SHARDS; i++)
+		calls += __atomic_load_n(&shard_at((struct ml_alloc_rt *)rt, i)->calls,
+					 __ATOMIC_RELAXED);
+	return calls;
+}
+
+static const char *keep_str(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/*
+ * An object is going away (dlclose). Its tags with live blocks are copied
+ * into runtime blocks with their strings, and their counters pointed at
+ * the copy, so that the blocks' frees still land and readers still see
+ * the sites, as the kernel keeps an unloaded module's tags.
+ */
+void ml__alloc_unregister(struct ml_alloc_tag *start, struct ml_alloc_tag *stop)
+{
+	size_t i;
+
+	if (!start || stop <= start)
+		return;
+	pthread_mutex_lock(&reg_lock);
+	for (i = 0; i < nr_sections; i++)
+		if (sections[i].start == start)
+			break;
+	if (i == nr_sections)
+		goto out;
+	sections[i] = sections[--nr_sections];
+	for (struct ml_alloc_tag *t = start; t < stop; t++) {
+		struct ml_alloc_rt *rt = __atomic_load_n(&t->rt, __ATOMIC_ACQUIRE);
+		struct ml_alloc_tag tmpl, *copy;
+
+		if (t->magic != ML_ALLOC_TAG_MAGIC || !rt || rt_calls(rt) == 0)
+			continue;
+		tmpl = *t;
+		tmpl.filename = keep_str(t->filename);
+		tmpl.function = keep_str(t->function);
+		tmpl.modname = keep_str(t->modname);
+		tmpl.flags |= ML_ALLOC_TAG_ORPHAN;
+		copy = dyn_new_locked(&tmpl);
+		if (copy)
+			__atomic_store_n(&rt->tag, copy, __ATOMIC_RELEASE);
+	}
+out:
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* ---- the in-process snapshot ----------------------------------------------------- */
+
+struct obj_find {
+	uintptr_t addr;
+	const char *name;
+	bool main, found;
+};
+
+static int obj_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct obj_find *f = arg;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type != PT_LOAD || f->addr < lo ||
+		    f->addr >= lo + ph->p_memsz)
+			continue;
+		f->found = true;
+		f->name = info->dlpi_name;
+		/* the main program comes first, with an empty name */
+		f->main = !info->dlpi_name || !info->dlpi_name[0];
+		return 1;
+	}
+	return 0;
+}
+
+static void object_of(const void *addr, char *path, size_t sz, bool *main)
+{
+	struct obj_find f = { .addr = (uintptr_t)addr };
+
+	path[0] = '\0';
+	*main = false;
+	dl_iterate_phdr(obj_cb, &f);
+	if (!f.found)
+		return;
+	*main = f.main;
+	if (f.main) {
+		ssize_t n = readlink("/proc/self/exe", path, sz - 1);
+
+		path[n > 0 ? n : 0] = '\0';
+	} else {
+		snprintf(path, sz, "%s", f.name);
+	}
+}
+
+static int64_t sum_field(struct ml_alloc_rt *rt, bool calls)
+{
+	int64_t v = 0;
+
+	if (!rt)
+		return 0;
+	for (int i = 0; i < ML_ALLOC_NR_SHARDS; i++) {
+		struct ml_alloc_shard *s = shard_at(rt, i);
+
+		v += __atomic_load_n(calls ? &s->calls : &s->bytes,
+				     __ATOMIC_RELAXED);
+	}
+	return v;
+}
+
+static int add_tag(struct ml_alloctag_snapshot *s, struct ml_alloc_tag *t,
+		   const char *object, bool main)
+{
+	struct ml_alloc_rt *rt = __atomic_load_n(&t->rt, __ATOMIC_ACQUIRE);
+	char module[128];
+	struct snap_in in = {
+		.tag_addr = (uintptr_t)t,
+		.file = t->filename ? t->filename : "",
+		.func = t->function ? t->function : "",
+		.object = object,
+		.line = t->lineno,
+		.flags = t->flags,
+		.addr = t->addr,
+		.capture = __atomic_load_n(&t->capture, __ATOMIC_RELAXED) != 0,
+		.main = main && !t->modname,
+		.bytes = sum_field(rt, false),
+		.calls = sum_field(rt, true),
+	};
+
+	if (t->modname) {
+		in.module = t->modname;
+	} else {
+		alloctag_module_of(object, module, sizeof(module));
+		in.module = module;
+	}
+	return snap_add(s, &in);
+}
+
+int ml_alloctag_snapshot_self(struct ml_alloctag_snapshot *out)
+{
+	char path[4096];
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->nr_roots = 1;
+	out->enabled = ml_alloctag_enabled();
+	out->nr_foreign = __atomic_load_n(&memlens_alloc_root.nr_foreign,
+					  __ATOMIC_RELAXED);
+	pthread_mutex_lock(&reg_lock);
+	for (size_t i = 0; i < nr_sections && !err; i++) {
+		bool main;
+
+		object_of(sections[i].start, path, sizeof(path), &main);
+		for (struct ml_alloc_tag *t = sections[i].start;
+		     t < sections[i].stop && !err; t++)
+			if (t->magic == ML_ALLOC_TAG_MAGIC)
+				err = add_tag(out, t, path, main);
+	}
+	for (struct ml_alloc_tag_block *b = memlens_alloc_root.dyn_head;
+	     b && !err; b = b->next) {
+		for (uint32_t i = 0; i < b->nr_used && !err; i++) {
+			struct ml_alloc_tag *t = &b->tags[i];
+
+			/* orphans are shown while something they made lives */
+			if ((t->flags & ML_ALLOC_TAG_ORPHAN) &&
+			    sum_field(t->rt, true) == 0)
+				continue;
+			err = add_tag(out, t, "", false);
+		}
+	}
+	pthread_mutex_unlock(&reg_lock);
+	if (err) {
+		ml_alloctag_snapshot_fini(out);
+		return err;
+	}
+	snap_finish(out);
+	return 0;
+}
