@@ -129,7 +129,12 @@ static struct {
 	size_t boot_used;
 } prof = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-EXPORT struct ml_alloc_root memlens_alloc_root = {
+/*
+ * The root, exported under ML_ALLOC_ROOT_SYMBOL for readers; the code here
+ * uses the hidden name so that no other definition (a program linking
+ * libmemlens) can interpose on it.
+ */
+__attribute__((visibility("hidden"))) struct ml_alloc_root prof_root = {
 	.magic = ML_ALLOC_ROOT_MAGIC,
 	.version = ML_ALLOC_VERSION,
 	.size = sizeof(struct ml_alloc_root),
@@ -140,6 +145,8 @@ EXPORT struct ml_alloc_root memlens_alloc_root = {
 	.enabled = 1,
 	.mode = ML_ALLOC_MODE_RUNTIME,
 };
+extern struct ml_alloc_root memlens_alloc_root
+	__attribute__((alias("prof_root"), visibility("default")));
 
 static __thread struct {
 	uint32_t shard;           /* owned shard + 1; 0: none yet */
@@ -190,7 +197,7 @@ static void setup_env(void)
 	const char *e = getenv("MEMLENS_ALLOC_PROFILING");
 
 	if (e && strcmp(e, "0") == 0)
-		__atomic_store_n(&memlens_alloc_root.enabled, 0,
+		__atomic_store_n(&prof_root.enabled, 0,
 				 __ATOMIC_RELAXED);
 }
 
@@ -217,10 +224,10 @@ static void resolve(void)
 			  -1, 0);
 	if (prof.table == MAP_FAILED) {
 		prof.table = NULL;
-		memlens_alloc_root.enabled = 0;
+		prof_root.enabled = 0;
 	}
 	prof.key_ok = pthread_key_create(&prof.key, release_shard) == 0;
-	memlens_alloc_root.self = (uint64_t)(uintptr_t)&memlens_alloc_root;
+	prof_root.self = (uint64_t)(uintptr_t)&prof_root;
 	setup_env();
 	__atomic_store_n(&prof.state, 2, __ATOMIC_RELEASE);
 }
@@ -244,7 +251,7 @@ static inline struct ml_alloc_shard *shard(struct ml_alloc_rt *rt, unsigned i)
 /* A new tag in the newest block (a new block when full); under the lock. */
 static struct ml_alloc_tag *new_tag(void)
 {
-	struct ml_alloc_tag_block *b = memlens_alloc_root.dyn_head;
+	struct ml_alloc_tag_block *b = prof_root.dyn_head;
 
 	if (!b || b->nr_used == b->nr_tags) {
 		b = prof.memalign(64, ML_ALLOC_BLOCK_HDR_SIZE +
@@ -255,8 +262,8 @@ static struct ml_alloc_tag *new_tag(void)
 				     TAGS_PER_BLOCK * ML_ALLOC_TAG_SIZE);
 		b->magic = ML_ALLOC_BLOCK_MAGIC;
 		b->nr_tags = TAGS_PER_BLOCK;
-		b->next = memlens_alloc_root.dyn_head;
-		__atomic_store_n(&memlens_alloc_root.dyn_head, b,
+		b->next = prof_root.dyn_head;
+		__atomic_store_n(&prof_root.dyn_head, b,
 				 __ATOMIC_RELEASE);
 	}
 	return &b->tags[b->nr_used];
@@ -284,8 +291,8 @@ static struct ml_alloc_rt *new_site(uint64_t addr)
 	tag->addr = addr;
 	tag->rt = rt;
 	/* the tag is whole before readers can count it */
-	__atomic_store_n(&memlens_alloc_root.dyn_head->nr_used,
-			 memlens_alloc_root.dyn_head->nr_used + 1,
+	__atomic_store_n(&prof_root.dyn_head->nr_used,
+			 prof_root.dyn_head->nr_used + 1,
 			 __ATOMIC_RELEASE);
 	return rt;
 }
@@ -420,7 +427,7 @@ static inline void account(struct ml_alloc_rt *rt, int64_t bytes, int64_t calls)
 
 static inline bool profiling(void)
 {
-	return likely(__atomic_load_n(&memlens_alloc_root.enabled,
+	return likely(__atomic_load_n(&prof_root.enabled,
 				      __ATOMIC_RELAXED)) && !tl.busy &&
 	       prof.table;
 }
@@ -764,14 +771,14 @@ static void report(void)
 	f = strcmp(path, "-") == 0 ? stderr : open_report(path);
 	if (!f)
 		goto out;
-	for (b = memlens_alloc_root.dyn_head; b; b = b->next)
+	for (b = prof_root.dyn_head; b; b = b->next)
 		n += b->nr_used;
 	addrs = calloc(n ? n : 1, sizeof(*addrs));
 	syms = calloc(n ? n : 1, sizeof(*syms));
 	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	exe[len > 0 ? len : 0] = '\0';
 	if (addrs && syms) {
-		for (b = memlens_alloc_root.dyn_head; b; b = b->next)
+		for (b = prof_root.dyn_head; b; b = b->next)
 			for (uint32_t i = 0; i < b->nr_used; i++)
 				addrs[k++] = b->tags[i].addr;
 		if (ml_proc_new(NULL, &proc) == 0 &&
@@ -784,7 +791,7 @@ static void report(void)
 	fprintf(f, "allocinfo - version: 1.0\n");
 	fprintf(f, "#     <size>  <calls> <tag info>\n");
 	n = 0;
-	for (b = memlens_alloc_root.dyn_head; b; b = b->next)
+	for (b = prof_root.dyn_head; b; b = b->next)
 		for (uint32_t i = 0; i < b->nr_used; i++, n++) {
 			struct ml_sym none = { .addr = b->tags[i].addr,
 					       .object = "" };
