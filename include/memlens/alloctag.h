@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -539,6 +540,9 @@ typedef int (*ml_alloctag_read_fn)(void *ctx, uint64_t addr, void *buf,
 int ml_alloctag_parse(ml_alloctag_read_fn read, void *ctx, uint64_t start,
 		      uint64_t size, uint64_t root, const char *object,
 		      bool main, bool context, struct ml_alloctag_snapshot *out);
+/* After the last ml_alloctag_parse() into @out: makes its strings and
+ * record-to-site links usable. */
+void ml_alloctag_parse_done(struct ml_alloctag_snapshot *out);
 
 #ifdef __cplusplus
 }

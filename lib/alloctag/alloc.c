@@ -179,9 +179,9 @@ static inline void count(struct ml_alloc_rt *rt, int64_t bytes, int64_t calls)
 static __attribute__((noinline)) struct ml_alloc_rt *
 rt_create(struct ml_alloc_tag *tag)
 {
-	struct ml_alloc_rt *rt = aligned_alloc(64, RT_SIZE), *old = NULL;
+	struct ml_alloc_rt *rt, *old = NULL;
 
-	if (!rt)
+	if (posix_memalign((void **)&rt, 64, RT_SIZE) != 0)
 		return NULL;
 	memset(rt, 0, RT_SIZE);
 	rt->magic = ML_ALLOC_RT_MAGIC;
@@ -219,14 +219,31 @@ void ml_alloctag_uncharge(struct ml_alloc_rt *rt, int64_t bytes)
 
 /* ---- context capture ------------------------------------------------------------ */
 
-static __attribute__((noinline)) void capture(struct ml_alloc_tag *tag,
+/*
+ * The allocation path (ml__*(), finish(), capture()) is placed in the
+ * section memlens_alloc_text, so that a captured stack can drop exactly
+ * its frames: the linker's __start_/__stop_ symbols bound it.
+ */
+#define ALLOC_TEXT __attribute__((section("memlens_alloc_text")))
+extern const char __start_memlens_alloc_text[] __attribute__((visibility("hidden")));
+extern const char __stop_memlens_alloc_text[] __attribute__((visibility("hidden")));
+
+static bool in_alloc_text(const void *ip)
+{
+	/* a return address points after the call: ip - 1 is in the caller */
+	const char *p = (const char *)ip - 1;
+
+	return p >= __start_memlens_alloc_text && p < __stop_memlens_alloc_text;
+}
+
+static ALLOC_TEXT __attribute__((noinline)) void capture(struct ml_alloc_tag *tag,
 					      size_t size)
 {
 	uint64_t n = __atomic_fetch_add(&ring.head, 1, __ATOMIC_RELAXED);
 	struct ml_alloc_ctx *c = &ring.slots[n % ML_ALLOC_RING_SLOTS];
 	void *frames[ML_ALLOC_CTX_FRAMES + 3];
 	struct timespec ts;
-	int nr;
+	int nr, skip;
 
 	/* seq 0 first: a reader copying this slot now sees it torn */
 	__atomic_store_n(&c->seq, 0, __ATOMIC_RELAXED);
@@ -239,12 +256,17 @@ static __attribute__((noinline)) void capture(struct ml_alloc_tag *tag,
 	c->tid = gettid();
 	memset(c->comm, 0, sizeof(c->comm));
 	prctl(PR_GET_NAME, c->comm, 0, 0, 0);
-	/* frames 0..2 are capture(), finish() and ml__<alloc>(): drop them
-	 * so the record starts at the caller of ml_malloc() */
+	/* the record starts at the caller of ml_malloc(): drop the frames
+	 * inside the allocation path, which lives in its own text section
+	 * (counting frames would miss tail calls) */
 	nr = unw_backtrace(frames, ML_ALLOC_CTX_FRAMES + 3);
-	nr = nr > 3 ? nr - 3 : 0;
+	for (skip = 0; skip < nr && in_alloc_text(frames[skip]); skip++)
+		;
+	nr -= skip;
+	if (nr > ML_ALLOC_CTX_FRAMES)
+		nr = ML_ALLOC_CTX_FRAMES;
 	for (int i = 0; i < nr; i++)
-		c->frames[i] = (uintptr_t)frames[i + 3];
+		c->frames[i] = (uintptr_t)frames[i + skip];
 	c->nr_frames = (uint32_t)nr;
 	__atomic_store_n(&c->seq, n + 1, __ATOMIC_RELEASE);
 }
@@ -318,7 +340,7 @@ static inline struct ml_alloc_tag *site(struct ml_alloc_tag *tag)
 }
 
 /* Write the header of a fresh block and charge its site. */
-static __attribute__((noinline)) void *finish(void *base, uint32_t off,
+static ALLOC_TEXT __attribute__((noinline)) void *finish(void *base, uint32_t off,
 					      struct ml_alloc_tag *tag,
 					      size_t size)
 {
@@ -358,12 +380,12 @@ do_malloc(struct ml_alloc_tag *tag, size_t size)
 	return finish(base, HDR_SIZE, site(tag), size);
 }
 
-void *ml__malloc(struct ml_alloc_tag *tag, size_t size)
+ALLOC_TEXT void *ml__malloc(struct ml_alloc_tag *tag, size_t size)
 {
 	return do_malloc(tag, size);
 }
 
-void *ml__calloc(struct ml_alloc_tag *tag, size_t nmemb, size_t size)
+ALLOC_TEXT void *ml__calloc(struct ml_alloc_tag *tag, size_t nmemb, size_t size)
 {
 	size_t total;
 	void *base;
@@ -378,7 +400,7 @@ void *ml__calloc(struct ml_alloc_tag *tag, size_t nmemb, size_t size)
 	return finish(base, HDR_SIZE, site(tag), total);
 }
 
-void *ml__aligned_alloc(struct ml_alloc_tag *tag, size_t align, size_t size)
+ALLOC_TEXT void *ml__aligned_alloc(struct ml_alloc_tag *tag, size_t align, size_t size)
 {
 	uint32_t off;
 	void *base;
@@ -396,9 +418,11 @@ void *ml__aligned_alloc(struct ml_alloc_tag *tag, size_t align, size_t size)
 	/* the pointer is @align past the start: room for the header, and
 	 * still aligned */
 	off = align < HDR_SIZE ? HDR_SIZE : (uint32_t)align;
-	base = aligned_alloc(align, off + size);
-	if (!base)
+	/* posix_memalign: C11's aligned_alloc wants a multiple of align */
+	if (posix_memalign(&base, align, off + size) != 0) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	return finish(base, off, site(tag), size);
 }
 
@@ -415,12 +439,12 @@ do_strndup(struct ml_alloc_tag *tag, const char *s, size_t n)
 	return p;
 }
 
-char *ml__strdup(struct ml_alloc_tag *tag, const char *s)
+ALLOC_TEXT char *ml__strdup(struct ml_alloc_tag *tag, const char *s)
 {
 	return do_strndup(tag, s, SIZE_MAX);
 }
 
-char *ml__strndup(struct ml_alloc_tag *tag, const char *s, size_t n)
+ALLOC_TEXT char *ml__strndup(struct ml_alloc_tag *tag, const char *s, size_t n)
 {
 	return do_strndup(tag, s, n);
 }
@@ -432,7 +456,8 @@ void ml_free(void *p)
 	if (!p)
 		return;
 	if (unlikely(!is_ours(p))) {
-		foreign(p);
+		if (ml_alloc_enabled)
+			foreign(p);
 		free(p);
 		return;
 	}
@@ -443,7 +468,7 @@ void ml_free(void *p)
 	free((char *)p - h->offset);
 }
 
-void *ml__realloc(struct ml_alloc_tag *tag, void *p, size_t size)
+ALLOC_TEXT void *ml__realloc(struct ml_alloc_tag *tag, void *p, size_t size)
 {
 	struct ml_alloc_hdr *h, old;
 	struct ml_alloc_tag *t;
@@ -496,7 +521,7 @@ void *ml__realloc(struct ml_alloc_tag *tag, void *p, size_t size)
 	return finish(base, HDR_SIZE, t, size);
 }
 
-void *ml__reallocarray(struct ml_alloc_tag *tag, void *p, size_t nmemb,
+ALLOC_TEXT void *ml__reallocarray(struct ml_alloc_tag *tag, void *p, size_t nmemb,
 		       size_t size)
 {
 	size_t total;
@@ -591,8 +616,7 @@ static struct ml_alloc_tag *dyn_new_locked(const struct ml_alloc_tag *tmpl)
 		size_t sz = ML_ALLOC_BLOCK_HDR_SIZE +
 			    BLOCK_TAGS * sizeof(struct ml_alloc_tag);
 
-		b = aligned_alloc(64, sz);
-		if (!b)
+		if (posix_memalign((void **)&b, 64, sz) != 0)
 			return NULL;
 		memset(b, 0, sz);
 		b->magic = ML_ALLOC_BLOCK_MAGIC;

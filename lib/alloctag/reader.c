@@ -503,6 +503,22 @@ static int open_object(struct ml_proc *p, pid_t pid, const struct ml_vma *v)
 	return fd;
 }
 
+/*
+ * A zombie (or dead) process has no VMAs left, like a kernel thread: the
+ * state in stat tells them apart ("pid (comm) S ...", comm may hold ')').
+ */
+static bool exited(struct ml_proc *p, pid_t pid)
+{
+	char *stat, *paren;
+	ssize_t n = ml_proc_read(p, pid, "stat", &stat);
+
+	if (n == -ESRCH || n == -ENOENT)
+		return true;
+	if (n < 0 || !(paren = strrchr(stat, ')')) || paren + 2 >= stat + n)
+		return false;
+	return paren[2] == 'Z' || paren[2] == 'X';
+}
+
 struct seen {
 	uint64_t inode;
 	uint32_t dev_major, dev_minor;
@@ -526,6 +542,10 @@ int ml_alloctag_read(struct ml_proc *p, pid_t pid,
 	err = ml_proc_vmas(p, pid, false, &vl);
 	if (err)
 		return err;
+	if (vl.n == 0 && exited(p, pid)) {
+		ml_vma_list_free(&vl);
+		return -ESRCH;
+	}
 	snprintf(link, sizeof(link), "%d/exe", (int)pid);
 	n = readlinkat(ml_proc_dirfd(p), link, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';

@@ -112,6 +112,11 @@ void snap_finish(struct ml_alloctag_snapshot *s)
 	}
 }
 
+void ml_alloctag_parse_done(struct ml_alloctag_snapshot *out)
+{
+	snap_finish(out);
+}
+
 void ml_alloctag_snapshot_fini(struct ml_alloctag_snapshot *s)
 {
 	free(s->sites);
