@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <memlens/alloctag.h>
+
 #include "cli.h"
 
 enum allocinfo_sort {
@@ -32,5 +34,18 @@ struct allocinfo_kernel_opts {
  * a kernel without CONFIG_MEM_ALLOC_PROFILING; EACCES: root's file).
  */
 int allocinfo_kernel(struct cli_ctx *ctx, const struct allocinfo_kernel_opts *o);
+
+/*
+ * Give the runtime sites (ML_ALLOC_TAG_ADDR) of @s, read from process @pid,
+ * their file:line, function and module (cli/allocinfo_symbolize.c). The
+ * strings belong to the returned handle: free it with
+ * allocinfo_symbolize_done() after the last use of @s. NULL when there was
+ * nothing to do or it failed (the sites keep their addresses).
+ */
+struct allocinfo_syms;
+struct allocinfo_syms *allocinfo_symbolize_sites(struct cli_ctx *ctx,
+						 pid_t pid,
+						 struct ml_alloctag_snapshot *s);
+void allocinfo_symbolize_done(struct allocinfo_syms *h);
 
 #endif

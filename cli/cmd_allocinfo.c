@@ -421,6 +421,7 @@ static int report(struct cli_ctx *ctx, const struct args *a)
 	struct ml_alloctag_snapshot s, before;
 	bool have_before = false;
 	char (*syms)[ML_ALLOCTAG_SYM_MAX] = NULL;
+	struct allocinfo_syms *site_syms = NULL;
 	struct row *rows;
 	size_t n;
 	int err;
@@ -438,6 +439,8 @@ static int report(struct cli_ctx *ctx, const struct args *a)
 			return read_error(a->pid, err, true);
 		}
 	}
+	/* runtime-mode sites: file:line and function from DWARF */
+	site_syms = allocinfo_symbolize_sites(ctx, a->pid, &s);
 	rows = select_rows(a, &s, have_before ? &before : NULL, &n);
 	if (a->context)
 		syms = symbolize_ctx(ctx, a->pid, &s);
@@ -489,6 +492,7 @@ static int report(struct cli_ctx *ctx, const struct args *a)
 out:
 	free(rows);
 	free(syms);
+	allocinfo_symbolize_done(site_syms);
 	ml_alloctag_snapshot_fini(&s);
 	if (have_before)
 		ml_alloctag_snapshot_fini(&before);

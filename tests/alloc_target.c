@@ -4,12 +4,14 @@
  * at known lines. It prints its own truth, "expect LINE BYTES CALLS" (live
  * bytes and live allocations at exit of the call sites on line LINE,
  * from its loop counts and sizes; __LINE__ sits on the line of the call),
- * and "child PID" / "child-expect ..." for the child it forks.
+ * and "child PID" / "child-expect ..." for the child it forks. With
+ * --wait it prints "ready" at the end and waits for its stdin to close.
  */
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,7 +36,7 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static void *t1[NR_THREAD_ALLOCS], *t2[NR_THREAD_ALLOCS];
 	void *b[50], *p, *q;
@@ -110,5 +112,13 @@ int main(void)
 	printf("child %d\n", (int)child);
 	waitpid(child, &status, 0);
 	printf("pid %d\n", (int)getpid());
+	if (argc > 1 && strcmp(argv[1], "--wait") == 0) {
+		char c;
+
+		/* read from outside now (memlens allocinfo PID), then end */
+		printf("ready\n");
+		while (read(0, &c, 1) > 0)
+			;
+	}
 	return 0;
 }

@@ -6,7 +6,9 @@
  * computes from its own loop counts ("expect LINE BYTES CALLS"), after
  * frees and reallocs, across 2 threads, and in a forked child (its own
  * report, with what it inherited). With MEMLENS_ALLOC_PROFILING=0 nothing
- * is counted. The report is read with libmemlens' allocinfo parser.
+ * is counted; `memlens allocinfo --allocinfo PID` reads the same figures
+ * from outside while the target runs. Reports are read with libmemlens'
+ * allocinfo parser.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +37,28 @@ struct run {
 	int pid, child_pid;
 	char dir[64];
 };
+
+/* Reads one "expect"-style line into @r; true when it was one. */
+static bool take_line(struct run *r, const char *line)
+{
+	struct want w;
+
+	if (sscanf(line, "expect %d %ld %ld", &w.line, &w.bytes,
+		   &w.calls) == 3 && r->nr_parent < MAX_EXPECT)
+		r->parent[r->nr_parent++] = w;
+	else if (sscanf(line, "child-expect %d %ld %ld", &w.line, &w.bytes,
+			&w.calls) == 3 && r->nr_child < MAX_EXPECT)
+		r->child[r->nr_child++] = w;
+	else if (sscanf(line, "child %d", &r->child_pid) == 1)
+		;
+	else if (sscanf(line, "pid %d", &r->pid) == 1)
+		;
+	else
+		return false;
+	return true;
+}
+
+static bool run_target_wait(struct run *r, const char *memlens_out);
 
 static bool run_target(struct run *r, bool off)
 {
@@ -67,23 +91,9 @@ static bool run_target(struct run *r, bool off)
 	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
 	f = fdopen(out[0], "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		struct want w;
-
-		if (sscanf(line, "expect %d %ld %ld", &w.line, &w.bytes,
-			   &w.calls) == 3 && r->nr_parent < MAX_EXPECT)
-			r->parent[r->nr_parent++] = w;
-		else if (sscanf(line, "child-expect %d %ld %ld", &w.line,
-				&w.bytes, &w.calls) == 3 &&
-			 r->nr_child < MAX_EXPECT)
-			r->child[r->nr_child++] = w;
-		else if (sscanf(line, "child %d", &r->child_pid) == 1)
-			;
-		else if (sscanf(line, "pid %d", &r->pid) == 1)
-			;
-		else
+	while (f && fgets(line, sizeof(line), f))
+		if (!take_line(r, line))
 			printf("# target: %s", line);
-	}
 	if (f)
 		fclose(f);
 	waitpid(pid, &status, 0);
@@ -200,4 +210,73 @@ static void kill_switch(void)
 	cleanup(&r);
 }
 
-TAP_MAIN(TEST(counts_and_lines), TEST(forked_child), TEST(kill_switch))
+/*
+ * The target under the preload, waiting at its end: `memlens allocinfo
+ * --allocinfo PID` writes its report, read from outside, into
+ * @memlens_out.
+ */
+static bool run_target_wait(struct run *r, const char *memlens_out)
+{
+	char env_pre[512], *env[2] = { env_pre, NULL }, cmd[512], line[256];
+	char *argv[] = { ALLOC_TARGET_BIN, "--wait", NULL };
+	posix_spawn_file_actions_t fa;
+	int in[2], out[2], status;
+	bool ready = false;
+	pid_t pid;
+	FILE *f;
+
+	memset(r, 0, sizeof(*r));
+	if (pipe(in) || pipe(out))
+		return false;
+	snprintf(env_pre, sizeof(env_pre), "LD_PRELOAD=%s", ALLOC_SO);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_addclose(&fa, in[1]);
+	posix_spawn_file_actions_addclose(&fa, out[0]);
+	if (posix_spawn(&pid, argv[0], &fa, NULL, argv, env))
+		return false;
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	close(out[1]);
+	f = fdopen(out[0], "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strcmp(line, "ready\n") == 0) {
+			ready = true;
+			break;
+		}
+		take_line(r, line);
+	}
+	if (ready) {
+		snprintf(cmd, sizeof(cmd), "%s allocinfo --allocinfo %d >%s",
+			 MEMLENS_BIN, (int)pid, memlens_out);
+		ready = system(cmd) == 0;
+	}
+	close(in[1]);
+	if (f)
+		fclose(f);
+	waitpid(pid, &status, 0);
+	return ready;
+}
+
+static void external_reader(void)
+{
+	struct run r;
+	char path[128];
+
+	snprintf(path, sizeof(path), "/tmp/ml-alloc-ext-%d", (int)getpid());
+	CHECK(run_target_wait(&r, path));
+	CHECK_EQ(r.nr_parent, 12);
+	/* check_report reads DIR/report.PID: give it the path in that shape */
+	snprintf(r.dir, sizeof(r.dir), "/tmp");
+	{
+		char want[160];
+
+		snprintf(want, sizeof(want), "/tmp/report.%d", r.pid);
+		CHECK_EQ(rename(path, want), 0);
+	}
+	check_report(&r, r.pid, r.parent, r.nr_parent, false);
+}
+
+TAP_MAIN(TEST(counts_and_lines), TEST(forked_child), TEST(kill_switch),
+	 TEST(external_reader))
