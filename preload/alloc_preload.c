@@ -348,14 +348,17 @@ static struct ml_alloc_rt *site_slow(uint64_t addr)
 	return rt;
 }
 
-static inline struct ml_alloc_rt *site(uint64_t addr)
+static __attribute__((always_inline)) inline struct ml_alloc_rt *
+site(uint64_t addr)
 {
 	unsigned c = (unsigned)(addr >> 2) % CACHE_SLOTS;
 	struct ml_alloc_rt *rt;
 
 	if (likely(tl.key[c] == addr))
 		return tl.rt[c];
+	tl.busy++; /* making a site allocates */
 	rt = site_slow(addr);
+	tl.busy--;
 	tl.key[c] = addr;
 	tl.rt[c] = rt;
 	return rt;
@@ -399,7 +402,8 @@ static unsigned claim_shard(void)
 	return SHARED_SHARD;
 }
 
-static inline void account(struct ml_alloc_rt *rt, int64_t bytes, int64_t calls)
+static __attribute__((always_inline)) inline void
+account(struct ml_alloc_rt *rt, int64_t bytes, int64_t calls)
 {
 	unsigned i = tl.shard;
 	struct ml_alloc_shard *s;
@@ -425,15 +429,16 @@ static inline void account(struct ml_alloc_rt *rt, int64_t bytes, int64_t calls)
 	}
 }
 
+/* (enabled is cleared at start when the site table could not be made) */
 static inline bool profiling(void)
 {
 	return likely(__atomic_load_n(&prof_root.enabled,
-				      __ATOMIC_RELAXED)) && !tl.busy &&
-	       prof.table;
+				      __ATOMIC_RELAXED)) && !tl.busy;
 }
 
 /* Header in front of @p (raw + @off), counters charged to @ra's site. */
-static inline void *finish(char *raw, size_t off, size_t size, uint64_t ra)
+static __attribute__((always_inline)) inline void *
+finish(char *raw, size_t off, size_t size, uint64_t ra)
 {
 	struct ml_alloc_rt *rt = NULL;
 	struct hdr *h;
@@ -441,9 +446,7 @@ static inline void *finish(char *raw, size_t off, size_t size, uint64_t ra)
 	if (!raw)
 		return NULL;
 	if (profiling() && size <= SIZE_MAX_TRACKED) {
-		tl.busy++;
 		rt = site(ra);
-		tl.busy--;
 		if (rt)
 			account(rt, (int64_t)size, 1);
 	}
