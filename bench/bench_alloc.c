@@ -183,7 +183,7 @@ static struct column columns[] = {
 	  .env = { "MALLOC_CONF=prof:true" } },
 	{ .name = "tcmalloc", .preload = LIBDIR "/libtcmalloc.so.4" },
 	{ .name = "tcmalloc HEAPPROFILE", .preload = LIBDIR "/libtcmalloc.so.4",
-	  .env = { "HEAPPROFILE=@TMP@/tcmalloc" }, .iters_div = 200 },
+	  .env = { "HEAPPROFILE=@TMP@/tcmalloc" }, .iters_div = 1000 },
 	{ .name = "heaptrack", .heaptrack = true, .iters_div = 20 },
 };
 #define NR_COLUMNS (sizeof(columns) / sizeof(columns[0]))
@@ -362,17 +362,22 @@ static void run_variant(const char *self, int nr_threads, unsigned rounds,
 			printf("-\n");
 	}
 	/* the STYLE.md lines: what, input, anchor median, memlens median, ratio */
-	bench_header();
+	printf("%-44s %-14s %-16s %-18s %7s  %s\n", "what", "input",
+	       "anchor median", "memlens median", "ratio", "goal");
 	for (size_t c = 1; c < 4; c++) {
 		double goal = nr_threads == 1 ? columns[c].goal_1 :
 						columns[c].goal_2;
+		double m = bench_median(columns[c].ns, rounds);
+		char a[32], b[32];
 
 		if (!columns[c].ok)
 			continue;
 		snprintf(what, sizeof(what), "alloc+free: %s", columns[c].name);
-		/* per million pairs, in ms: ns per pair is ms per 1e6 */
-		bench_line(what, input, "glibc", anchor,
-			   "memlens", bench_median(columns[c].ns, rounds), goal);
+		snprintf(a, sizeof(a), "glibc %.2f ns", anchor);
+		snprintf(b, sizeof(b), "memlens %.2f ns", m);
+		printf("%-44s %-14s %-16s %-18s %6.3fx  <= %.2f: %s\n", what,
+		       input, a, b, anchor > 0 ? m / anchor : 0, goal,
+		       anchor > 0 && m / anchor <= goal ? "met" : "MISSED");
 	}
 }
 

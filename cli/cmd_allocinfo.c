@@ -189,10 +189,20 @@ static int capture_switch(struct cli_ctx *ctx, const struct args *a)
 	}
 	if (err)
 		return read_error(a->pid, err, false);
-	if (!a->json)
-		printf("capture %s for %zu site%s of PID %d\n",
-		       a->capture ? "on" : "off", n, n == 1 ? "" : "s",
-		       (int)a->pid);
+	if (a->json) {
+		struct ml_json j;
+
+		ml_json_init(&j, stdout, true);
+		ml_json_object_begin(&j);
+		ml_json_kv_i64(&j, "pid", a->pid);
+		ml_json_key(&j, "capture");
+		ml_json_bool(&j, a->capture != NULL);
+		ml_json_kv_u64(&j, "sites", n);
+		ml_json_object_end(&j);
+		return ml_json_finish(&j) ? EXIT_FAILURE : 0;
+	}
+	printf("capture %s for %zu site%s of PID %d\n", a->capture ? "on" : "off",
+	       n, n == 1 ? "" : "s", (int)a->pid);
 	return 0;
 }
 
@@ -397,8 +407,10 @@ static void print_context(const struct args *a, const struct ml_alloctag_snapsho
 			ml_json_object_end(j);
 			continue;
 		}
-		/* the seed's allocations.ctx layout */
-		if (t) {
+		/* the seed's allocations.ctx layout: the site, its records */
+		if (i && c->tag_addr == s->ctx[i - 1].tag_addr) {
+			/* same site as the record before */
+		} else if (t) {
 			printf("%8s %8" PRId64 " ", size_of(b, t->bytes, a->bytes), t->calls);
 			print_where(t);
 			printf(" module:%s func:%s\n", t->module, t->func);

@@ -6,7 +6,7 @@
  *   exit   (or end of input) exits
  * The first line it prints is "ready KEEP PART FROM TO CAPTURE": the line
  * numbers of its sites, from the compiler. With the argument "exit-soon"
- * it exits 300 ms after "ready".
+ * it exits a second after "ready".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 	       line_to, line_capture);
 	fflush(stdout);
 	if (argc > 1 && strcmp(argv[1], "exit-soon") == 0) {
-		usleep(300000);
+		sleep(1);
 		return 0;
 	}
 	while (fgets(cmd, sizeof(cmd), stdin)) {

@@ -18,12 +18,14 @@
  * exactly what was added. A pointer without a memlens header (from plain
  * malloc, or allocated while profiling was off) is recognised and freed
  * with free(); while profiling has been on since start-up this is warned
- * about once on stderr, since it is a pointer the counters never saw.
+ * about once on stderr, since it is a pointer the counters never saw
+ * (until the first tagged block exists, ml_free() is free() unchecked).
  *
  * Kill switch: MEMLENS_ALLOC_PROFILING=0 in the environment at start-up,
- * or ml_alloctag_enable(false) at run time. Off, ml_malloc() costs one
- * predictable branch before malloc(); ml_free() one 8-byte load before
- * free().
+ * or ml_alloctag_enable(false) at run time. Off from start-up, ml_malloc()
+ * and ml_free() cost one predictable branch each before malloc() and
+ * free(); turned off later, ml_free() also loads the 8 bytes before the
+ * pointer (blocks made while it was on still carry headers).
  *
  * The in-memory format below (tags, counters, the root object, dynamic
  * tag blocks and the capture ring) is version 1 and stable: memlens
@@ -63,7 +65,10 @@ extern "C" {
  *     the symbol "memlens_alloc_root" (.dynsym, else .symtab) holds a
  *     struct ml_alloc_root; its ->dyn_head is a singly linked list of
  *     struct ml_alloc_tag_block, newest first, each an array of tags.
- *     The root also points at the context capture ring.
+ *     The root also points at the context capture ring. A program that
+ *     links libmemlens statically and is stripped has no .symtab: export
+ *     the root (-Wl,--export-dynamic-symbol=memlens_alloc_root) to keep
+ *     its runtime tags and capture ring visible.
  *
  * Counters: a tag's ->rt is NULL until its first allocation, then points
  * at a heap struct ml_alloc_rt of ->nr_shards shards, ->shard_stride bytes
@@ -100,6 +105,7 @@ extern "C" {
 /* ml_alloc_tag.flags (set by the writer when the tag is made) */
 #define ML_ALLOC_TAG_ADDR	(1u << 0) /* a runtime site: ->addr, no file:line */
 #define ML_ALLOC_TAG_ORPHAN	(1u << 1) /* copied out of a dlclose'd object */
+#define ML_ALLOC_TAG_UNTAGGED	(1u << 2) /* the catch-all of _noprof calls: listed when not 0 */
 
 /*
  * One allocation site: 64 bytes, 64-byte aligned in the section.
@@ -252,6 +258,12 @@ struct ml_alloc_hdr {
 
 /* Profiling on right now (one load; the allocation macros test it). */
 extern int ml_alloc_enabled;
+/*
+ * A block with a memlens header has been made in this process: until then
+ * ml_free() is free() after one predictable branch (profiling off from
+ * start-up costs that and nothing else).
+ */
+extern int ml_alloc_tagged;
 /* The site that ML_ALLOC_HOOKS() wrappers charge; NULL outside one. */
 extern __thread struct ml_alloc_tag *ml_alloc_current_tag;
 
@@ -268,7 +280,7 @@ void *ml__reallocarray(struct ml_alloc_tag *tag, void *p, size_t nmemb,
 void *ml__aligned_alloc(struct ml_alloc_tag *tag, size_t align, size_t size);
 char *ml__strdup(struct ml_alloc_tag *tag, const char *s);
 char *ml__strndup(struct ml_alloc_tag *tag, const char *s, size_t n);
-void ml_free(void *p);
+void ml__free(void *p);
 /* Registration of an object's section (the header's constructor does it). */
 void ml__alloc_register(struct ml_alloc_tag *start, struct ml_alloc_tag *stop);
 void ml__alloc_unregister(struct ml_alloc_tag *start, struct ml_alloc_tag *stop);
@@ -338,6 +350,15 @@ size_t ml_alloc_usable_size(void *p);
 #define ml_aligned_alloc(align, size)                                        \
 	ML__ALLOC_CALL(aligned_alloc((align), (size)), ml__aligned_alloc,    \
 		       (align), (size))
+/* Free a block of any of the above (or of plain malloc: warned once). */
+static inline void ml_free(void *p)
+{
+	if (__builtin_expect(ml_alloc_tagged, 1))
+		ml__free(p);
+	else
+		free(p);
+}
+
 #define ml_strdup(s) ML__ALLOC_CALL(strdup(s), ml__strdup, (s))
 #define ml_strndup(s, n) ML__ALLOC_CALL(strndup((s), (n)), ml__strndup, (s), (n))
 

@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -48,6 +49,7 @@ _Static_assert(sizeof(struct ml_alloc_root) == 128, "root size");
 /* ---- state --------------------------------------------------------------- */
 
 int ml_alloc_enabled = 1;
+int ml_alloc_tagged;
 __thread struct ml_alloc_tag *ml_alloc_current_tag
 	__attribute__((tls_model("initial-exec")));
 
@@ -63,14 +65,18 @@ static pthread_once_t shard_once = PTHREAD_ONCE_INIT;
 static int never_off = 1;
 static int foreign_warned;
 
-static struct ml_alloc_ring ring = {
-	.magic = ML_ALLOC_RING_MAGIC,
-	.nr_slots = ML_ALLOC_RING_SLOTS,
-	.record_size = sizeof(struct ml_alloc_ctx),
-};
+/* 128 KiB in .bss: its pages cost nothing until capture writes them;
+ * its header is filled in by alloc_init() */
+static struct ml_alloc_ring ring;
 
-__attribute__((visibility("default")))
-struct ml_alloc_root memlens_alloc_root = {
+/*
+ * The root, exported as memlens_alloc_root for outside readers (with
+ * default visibility even in a copy of this file built hidden, as in an
+ * LD_PRELOAD library), but used here through a local name: a process with
+ * two copies (libmemlens and a preloaded profiler) then has two roots, each
+ * copy writing its own, instead of both binding to the first one loaded.
+ */
+static struct ml_alloc_root root_obj = {
 	.magic = ML_ALLOC_ROOT_MAGIC,
 	.version = ML_ALLOC_VERSION,
 	.size = sizeof(struct ml_alloc_root),
@@ -82,6 +88,8 @@ struct ml_alloc_root memlens_alloc_root = {
 	.enabled = 1,
 	.mode = ML_ALLOC_MODE_TAGS,
 };
+extern struct ml_alloc_root memlens_alloc_root
+	__attribute__((alias("root_obj"), visibility("default")));
 
 /* what _noprof allocations outside an ML_ALLOC_HOOKS() site are charged to */
 static struct ml_alloc_tag untagged
@@ -89,6 +97,7 @@ static struct ml_alloc_tag untagged
 	.magic = ML_ALLOC_TAG_MAGIC,
 	.filename = "(untagged)",
 	.function = "",
+	.flags = ML_ALLOC_TAG_UNTAGGED,
 };
 
 struct section {
@@ -97,6 +106,53 @@ struct section {
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct section *sections;
 static size_t nr_sections, sections_cap;
+
+/* ---- memory of the profiler itself ------------------------------------------ */
+
+/*
+ * Counters, runtime tag blocks and the strings of orphaned tags live as
+ * long as the process and are never freed: they come from mmap'd chunks,
+ * not malloc, so that they neither show in the program's heap nor recurse
+ * into an interposed malloc (the runtime profiler, libmemlens-alloc.so,
+ * makes tags from inside malloc).
+ */
+#define PERM_CHUNK (256u << 10)
+static pthread_mutex_t perm_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *perm_next, *perm_end;
+
+static void *perm_alloc(size_t size)
+{
+	void *p = NULL;
+
+	size = (size + 63) & ~(size_t)63;
+	if (size > PERM_CHUNK)
+		return NULL;
+	pthread_mutex_lock(&perm_lock);
+	if ((size_t)(perm_end - perm_next) < size) {
+		char *c = mmap(NULL, PERM_CHUNK, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (c == MAP_FAILED)
+			goto out;
+		perm_next = c;
+		perm_end = c + PERM_CHUNK;
+	}
+	p = perm_next; /* zeroed: fresh anonymous memory, used once */
+	perm_next += size;
+out:
+	pthread_mutex_unlock(&perm_lock);
+	return p;
+}
+
+static char *perm_strdup(const char *s)
+{
+	size_t n = s ? strlen(s) + 1 : 0;
+	char *p = n ? perm_alloc(n) : NULL;
+
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
 
 /* ---- counters ---------------------------------------------------------------- */
 
@@ -179,11 +235,10 @@ static inline void count(struct ml_alloc_rt *rt, int64_t bytes, int64_t calls)
 static __attribute__((noinline)) struct ml_alloc_rt *
 rt_create(struct ml_alloc_tag *tag)
 {
-	struct ml_alloc_rt *rt, *old = NULL;
+	struct ml_alloc_rt *rt = perm_alloc(RT_SIZE), *old = NULL;
 
-	if (posix_memalign((void **)&rt, 64, RT_SIZE) != 0)
+	if (!rt)
 		return NULL;
-	memset(rt, 0, RT_SIZE);
 	rt->magic = ML_ALLOC_RT_MAGIC;
 	rt->nr_shards = ML_ALLOC_NR_SHARDS;
 	rt->shard_stride = ML_ALLOC_SHARD_STRIDE;
@@ -191,7 +246,7 @@ rt_create(struct ml_alloc_tag *tag)
 	if (__atomic_compare_exchange_n(&tag->rt, &old, rt, false,
 					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return rt;
-	free(rt); /* another thread made them first */
+	/* another thread made them first: these few bytes stay unused */
 	return old;
 }
 
@@ -283,35 +338,57 @@ static inline struct ml_alloc_hdr *hdr_of(void *p)
  * glibc block is its chunk's size word, inside glibc's own chunk: readable.
  * A page-aligned pointer from another allocator may have nothing mapped
  * before it, so there the word is fetched with process_vm_readv on
- * ourselves, which fails instead of faulting. A canary that matches is
- * then checked against malloc_usable_size() of the block it claims.
- * (The load reads allocator memory outside the block: no ASan check.)
+ * ourselves, which fails instead of faulting. (The load reads allocator
+ * memory outside the block: under ASan it is a function of its own that
+ * ASan leaves alone, elsewhere it is inlined.)
  */
-__attribute__((no_sanitize_address)) static bool is_ours(void *p)
+#if defined(__SANITIZE_ADDRESS__)
+#define ML_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ML_ASAN 1
+#endif
+#endif
+#ifdef ML_ASAN
+#define CANARY_LOAD __attribute__((noinline, no_sanitize_address))
+#else
+#define CANARY_LOAD __attribute__((always_inline)) inline
+#endif
+
+static CANARY_LOAD uint64_t canary_load(const uint64_t *w)
+{
+	return *(const volatile uint64_t *)w;
+}
+
+static __attribute__((noinline)) uint64_t canary_load_careful(const uint64_t *w)
+{
+	struct iovec local, remote = { (void *)w, sizeof(uint64_t) };
+	uint64_t canary;
+
+	local = (struct iovec){ &canary, sizeof(canary) };
+	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) ==
+	    (ssize_t)sizeof(canary))
+		return canary;
+	/* unreadable: not ours. Refused (a seccomp filter): read it, our
+	 * own page-aligned blocks must not leak */
+	return errno == EFAULT ? 0 : canary_load(w);
+}
+
+static __attribute__((always_inline)) inline bool is_ours(void *p)
 {
 	uintptr_t a = (uintptr_t)p;
 	struct ml_alloc_hdr *h = hdr_of(p);
 	uint64_t canary;
 
-	if (a & 15)
+	if (unlikely(a & 15))
 		return false;
-	if (likely(a & 4095)) {
-		canary = *(volatile uint64_t *)&h->canary;
-	} else {
-		struct iovec local = { &canary, sizeof(canary) };
-		struct iovec remote = { &h->canary, sizeof(canary) };
-
-		if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) !=
-		    (ssize_t)sizeof(canary))
-			return false;
-	}
-	if (likely(canary == (ML_ALLOC_HDR_MAGIC ^ a))) {
-		uint32_t off = h->offset;
-
-		return off >= HDR_SIZE && off <= MAX_ALIGN &&
-		       malloc_usable_size((char *)p - off) >= off + h->size;
-	}
-	return false;
+	if (likely(a & 4095))
+		canary = canary_load(&h->canary);
+	else
+		canary = canary_load_careful(&h->canary);
+	/* the offset back to malloc's pointer must be one we write */
+	return likely(canary == (ML_ALLOC_HDR_MAGIC ^ a)) &&
+	       h->offset >= HDR_SIZE && h->offset <= MAX_ALIGN;
 }
 
 static void foreign(void *p)
@@ -321,7 +398,7 @@ static void foreign(void *p)
 		"memlens (freed with free(); warned once)\n";
 
 	(void)p;
-	__atomic_fetch_add(&memlens_alloc_root.nr_foreign, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&root_obj.nr_foreign, 1, __ATOMIC_RELAXED);
 	/* the one print of the library: the program asked for profiling and
 	 * a block escaped it; there is no caller to return an error to */
 	if (__atomic_load_n(&never_off, __ATOMIC_RELAXED) &&
@@ -340,7 +417,7 @@ static inline struct ml_alloc_tag *site(struct ml_alloc_tag *tag)
 }
 
 /* Write the header of a fresh block and charge its site. */
-static ALLOC_TEXT __attribute__((noinline)) void *finish(void *base, uint32_t off,
+static ALLOC_TEXT __attribute__((always_inline)) inline void *finish(void *base, uint32_t off,
 					      struct ml_alloc_tag *tag,
 					      size_t size)
 {
@@ -352,6 +429,11 @@ static ALLOC_TEXT __attribute__((noinline)) void *finish(void *base, uint32_t of
 	h->rt = rt;
 	h->offset = off;
 	h->canary = ML_ALLOC_HDR_MAGIC ^ (uintptr_t)p;
+	/* from here ml_free() checks headers; the pointer reaches another
+	 * thread's ml_free() only through synchronization of the program's
+	 * own, which orders this store before that thread's load */
+	if (unlikely(!__atomic_load_n(&ml_alloc_tagged, __ATOMIC_RELAXED)))
+		__atomic_store_n(&ml_alloc_tagged, 1, __ATOMIC_RELAXED);
 	if (likely(rt))
 		count(rt, (int64_t)size, 1);
 	if (unlikely(__atomic_load_n(&tag->capture, __ATOMIC_RELAXED)))
@@ -449,7 +531,7 @@ ALLOC_TEXT char *ml__strndup(struct ml_alloc_tag *tag, const char *s, size_t n)
 	return do_strndup(tag, s, n);
 }
 
-void ml_free(void *p)
+void ml__free(void *p)
 {
 	struct ml_alloc_hdr *h;
 
@@ -477,7 +559,7 @@ ALLOC_TEXT void *ml__realloc(struct ml_alloc_tag *tag, void *p, size_t size)
 	if (!p)
 		return ml_alloc_enabled ? do_malloc(tag, size) : malloc(size);
 	if (size == 0) { /* glibc's realloc(p, 0): free, NULL */
-		ml_free(p);
+		ml__free(p);
 		return NULL;
 	}
 	if (!is_ours(p)) {
@@ -510,7 +592,7 @@ ALLOC_TEXT void *ml__realloc(struct ml_alloc_tag *tag, void *p, size_t size)
 		if (!q)
 			return NULL;
 		memcpy(q, p, old.size < size ? old.size : size);
-		ml_free(p);
+		ml__free(p);
 		return q;
 	}
 	base = realloc((char *)p - HDR_SIZE, size + HDR_SIZE);
@@ -554,7 +636,7 @@ bool ml_alloctag_enable(bool on)
 
 	if (!on)
 		__atomic_store_n(&never_off, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&memlens_alloc_root.enabled, on ? 1u : 0u,
+	__atomic_store_n(&root_obj.enabled, on ? 1u : 0u,
 			 __ATOMIC_RELAXED);
 	return old != 0;
 }
@@ -564,6 +646,19 @@ bool ml_alloctag_enabled(void)
 	return __atomic_load_n(&ml_alloc_enabled, __ATOMIC_RELAXED) != 0;
 }
 
+/* Fork with the registry and the chunk allocator quiet, not halfway. */
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&reg_lock);
+	pthread_mutex_lock(&perm_lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&perm_lock);
+	pthread_mutex_unlock(&reg_lock);
+}
+
 /* The child of fork() has one thread: the shards of the others are free. */
 static void atfork_child(void)
 {
@@ -571,16 +666,31 @@ static void atfork_child(void)
 
 	shard_owners = (i >= 0 && i < SHARED_SHARD) ? 1u << i : 0;
 	pthread_mutex_init(&reg_lock, NULL);
+	pthread_mutex_init(&perm_lock, NULL);
+}
+
+/* exit() has begun: destructors that follow are not dlclose */
+static int exiting;
+
+static void mark_exiting(void)
+{
+	__atomic_store_n(&exiting, 1, __ATOMIC_RELAXED);
 }
 
 __attribute__((constructor(101))) static void alloc_init(void)
 {
 	const char *env = getenv("MEMLENS_ALLOC_PROFILING");
 
-	memlens_alloc_root.self = (uintptr_t)&memlens_alloc_root;
+	ring.nr_slots = ML_ALLOC_RING_SLOTS;
+	ring.record_size = sizeof(struct ml_alloc_ctx);
+	ring.magic = ML_ALLOC_RING_MAGIC;
+	root_obj.self = (uintptr_t)&root_obj;
 	if (env && strcmp(env, "0") == 0)
 		ml_alloctag_enable(false);
-	pthread_atfork(NULL, NULL, atfork_child);
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	/* runs before the objects' destructors (_dl_fini was registered
+	 * first, so it runs last) */
+	atexit(mark_exiting);
 }
 
 /* ---- sections and runtime tags -------------------------------------------------- */
@@ -609,20 +719,20 @@ out:
 
 static struct ml_alloc_tag *dyn_new_locked(const struct ml_alloc_tag *tmpl)
 {
-	struct ml_alloc_tag_block *b = memlens_alloc_root.dyn_head;
+	struct ml_alloc_tag_block *b = root_obj.dyn_head;
 	struct ml_alloc_tag *t;
 
 	if (!b || b->nr_used == b->nr_tags) {
 		size_t sz = ML_ALLOC_BLOCK_HDR_SIZE +
 			    BLOCK_TAGS * sizeof(struct ml_alloc_tag);
 
-		if (posix_memalign((void **)&b, 64, sz) != 0)
+		b = perm_alloc(sz);
+		if (!b)
 			return NULL;
-		memset(b, 0, sz);
 		b->magic = ML_ALLOC_BLOCK_MAGIC;
 		b->nr_tags = BLOCK_TAGS;
-		b->next = memlens_alloc_root.dyn_head;
-		__atomic_store_n(&memlens_alloc_root.dyn_head, b,
+		b->next = root_obj.dyn_head;
+		__atomic_store_n(&root_obj.dyn_head, b,
 				 __ATOMIC_RELEASE);
 	}
 	t = &b->tags[b->nr_used];
@@ -652,10 +762,6 @@ static int64_t rt_calls(const struct ml_alloc_rt *rt)
 	return calls;
 }
 
-static const char *keep_str(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
 
 /*
  * An object is going away (dlclose). Its tags with live blocks are copied
@@ -667,7 +773,8 @@ void ml__alloc_unregister(struct ml_alloc_tag *start, struct ml_alloc_tag *stop)
 {
 	size_t i;
 
-	if (!start || stop <= start)
+	/* at exit nothing is unloaded: copying tags out would be wasted */
+	if (!start || stop <= start || __atomic_load_n(&exiting, __ATOMIC_RELAXED))
 		return;
 	pthread_mutex_lock(&reg_lock);
 	for (i = 0; i < nr_sections; i++)
@@ -683,9 +790,9 @@ void ml__alloc_unregister(struct ml_alloc_tag *start, struct ml_alloc_tag *stop)
 		if (t->magic != ML_ALLOC_TAG_MAGIC || !rt || rt_calls(rt) == 0)
 			continue;
 		tmpl = *t;
-		tmpl.filename = keep_str(t->filename);
-		tmpl.function = keep_str(t->function);
-		tmpl.modname = keep_str(t->modname);
+		tmpl.filename = perm_strdup(t->filename);
+		tmpl.function = perm_strdup(t->function);
+		tmpl.modname = perm_strdup(t->modname);
 		tmpl.flags |= ML_ALLOC_TAG_ORPHAN;
 		copy = dyn_new_locked(&tmpl);
 		if (copy)
@@ -794,7 +901,7 @@ int ml_alloctag_snapshot_self(struct ml_alloctag_snapshot *out)
 	memset(out, 0, sizeof(*out));
 	out->nr_roots = 1;
 	out->enabled = ml_alloctag_enabled();
-	out->nr_foreign = __atomic_load_n(&memlens_alloc_root.nr_foreign,
+	out->nr_foreign = __atomic_load_n(&root_obj.nr_foreign,
 					  __ATOMIC_RELAXED);
 	pthread_mutex_lock(&reg_lock);
 	for (size_t i = 0; i < nr_sections && !err; i++) {
@@ -803,10 +910,12 @@ int ml_alloctag_snapshot_self(struct ml_alloctag_snapshot *out)
 		object_of(sections[i].start, path, sizeof(path), &main);
 		for (struct ml_alloc_tag *t = sections[i].start;
 		     t < sections[i].stop && !err; t++)
-			if (t->magic == ML_ALLOC_TAG_MAGIC)
+			if (t->magic == ML_ALLOC_TAG_MAGIC &&
+			    (!(t->flags & ML_ALLOC_TAG_UNTAGGED) ||
+			     sum_field(t->rt, true) || sum_field(t->rt, false)))
 				err = add_tag(out, t, path, main);
 	}
-	for (struct ml_alloc_tag_block *b = memlens_alloc_root.dyn_head;
+	for (struct ml_alloc_tag_block *b = root_obj.dyn_head;
 	     b && !err; b = b->next) {
 		for (uint32_t i = 0; i < b->nr_used && !err; i++) {
 			struct ml_alloc_tag *t = &b->tags[i];

@@ -172,8 +172,11 @@ static int parse_tag(struct parse *ps, const struct ml_alloc_tag *t,
 	    (err = read_counters(ps, (uintptr_t)t->rt, tag_addr, &in.bytes,
 				 &in.calls)))
 		goto out;
-	/* an orphan is shown while something it made lives */
+	/* an orphan is shown while something it made lives, the catch-all
+	 * site while it holds something */
 	if ((t->flags & ML_ALLOC_TAG_ORPHAN) && in.calls == 0)
+		goto out;
+	if ((t->flags & ML_ALLOC_TAG_UNTAGGED) && !in.calls && !in.bytes)
 		goto out;
 	in.file = file;
 	in.func = func;
