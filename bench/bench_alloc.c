@@ -362,7 +362,7 @@ static void run_variant(const char *self, int nr_threads, unsigned rounds,
 			printf("-\n");
 	}
 	/* the STYLE.md lines: what, input, anchor median, memlens median, ratio */
-	printf("%-44s %-14s %-16s %-18s %7s  %s\n", "what", "input",
+	printf("%-50s %-14s %-16s %-18s %7s  %s\n", "what", "input",
 	       "anchor median", "memlens median", "ratio", "goal");
 	for (size_t c = 1; c < 4; c++) {
 		double goal = nr_threads == 1 ? columns[c].goal_1 :
@@ -375,7 +375,7 @@ static void run_variant(const char *self, int nr_threads, unsigned rounds,
 		snprintf(what, sizeof(what), "alloc+free: %s", columns[c].name);
 		snprintf(a, sizeof(a), "glibc %.2f ns", anchor);
 		snprintf(b, sizeof(b), "memlens %.2f ns", m);
-		printf("%-44s %-14s %-16s %-18s %6.3fx  <= %.2f: %s\n", what,
+		printf("%-50s %-14s %-16s %-18s %6.3fx  <= %.2f: %s\n", what,
 		       input, a, b, anchor > 0 ? m / anchor : 0, goal,
 		       anchor > 0 && m / anchor <= goal ? "met" : "MISSED");
 	}
