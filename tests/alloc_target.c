@@ -17,7 +17,12 @@
 
 #define NR_THREAD_ALLOCS 1000
 
+#define NR_MANY 40 /* more threads than counter shards (31 owned) */
+#define MANY_ALLOCS 50
+
 static void *keep[4096];
+static void *many[NR_MANY][MANY_ALLOCS];
+static int many_line;
 static int nr_keep;
 static int thread_line;
 
@@ -32,6 +37,17 @@ static void *worker(void *arg)
 
 	for (int i = 0; i < NR_THREAD_ALLOCS; i++) {
 		out[i] = malloc(16); thread_line = __LINE__;
+	}
+	return NULL;
+}
+
+/* Threads that start and end together: some share the last shard. */
+static void *many_worker(void *arg)
+{
+	void **out = arg;
+
+	for (int i = 0; i < MANY_ALLOCS; i++) {
+		out[i] = malloc(8); many_line = __LINE__;
 	}
 	return NULL;
 }
@@ -97,6 +113,17 @@ int main(int argc, char **argv)
 	pthread_join(th[1], NULL);
 	expect("expect", thread_line, 2 * NR_THREAD_ALLOCS * 16,
 	       2 * NR_THREAD_ALLOCS);
+
+	{
+		pthread_t mt[NR_MANY];
+
+		for (int i = 0; i < NR_MANY; i++)
+			pthread_create(&mt[i], NULL, many_worker, many[i]);
+		for (int i = 0; i < NR_MANY; i++)
+			pthread_join(mt[i], NULL);
+		expect("expect", many_line, NR_MANY * MANY_ALLOCS * 8,
+		       NR_MANY * MANY_ALLOCS);
+	}
 
 	child = fork();
 	if (child == 0) {
