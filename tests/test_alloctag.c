@@ -299,6 +299,22 @@ static void test_exact(void)
 	CHECK(ml_realloc(c, 0) == NULL);
 	CHECK_SITE(l_calloc, 0, 0);
 
+	/* the in-process report, in the kernel's format: 4000 bytes in one
+	 * block at the realloc site, the program's own (no [module]) */
+	{
+		char *buf = NULL, want[256];
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		CHECK_EQ(ml_alloctag_dump(f, ML_ALLOCTAG_ALLOCINFO, NULL), 0);
+		fclose(f);
+		snprintf(want, sizeof(want), "\n        2000        1 %s:%d func:test_exact \n",
+			 __FILE__, l_re);
+		CHECK(strncmp(buf, "allocinfo - version: 1.0\n", 25) == 0);
+		CHECK(strstr(buf, want) != NULL);
+		free(buf);
+	}
+
 	for (int i = 1; i < N; i += 2)
 		ml_free(p[i]);
 	ml_free(s1);
@@ -674,6 +690,9 @@ static void test_external(void)
 	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --module nosuch %d",
 		     MEMLENS_BIN, (int)h.pid), 0);
 	CHECK_STR(out, "");
+	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --module alloctag_hog -n 1 %d",
+		     MEMLENS_BIN, (int)h.pid), 0);
+	CHECK(strstr(out, want) != NULL);
 	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --json %d", MEMLENS_BIN,
 		     (int)h.pid), 0);
 	snprintf(want, sizeof(want), "\"line\": %d", h.line_keep);

@@ -1,22 +1,18 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Tagged allocation: the out-of-line halves of ml_malloc() and friends,
- * the per-thread counter shards, the registry of sections, runtime tags
- * and context capture.
+ * the block header, the per-thread counter shards, context capture and the
+ * switch. (registry.c keeps the sections and the runtime tags.)
  *
  * This file holds the module's process-wide state, which cannot be per
  * context: the allocation macros are called from anywhere in the program
  * without a handle, and an outside reader must find the state from one
  * exported symbol (memlens_alloc_root). It is one root object, one capture
- * ring, one registry of sections (mutex-guarded) and one bitmap of shard
- * owners.
+ * ring, one bitmap of shard owners and the chunks counters are cut from.
  */
-#include <dlfcn.h>
 #include <errno.h>
-#include <link.h>
 #include <malloc.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -33,7 +29,6 @@
 #define HDR_SIZE ((uint32_t)sizeof(struct ml_alloc_hdr))
 #define SHARED_SHARD (ML_ALLOC_NR_SHARDS - 1)
 #define RT_SIZE (ML_ALLOC_RT_HDR_SIZE + ML_ALLOC_NR_SHARDS * ML_ALLOC_SHARD_STRIDE)
-#define BLOCK_TAGS 63 /* a block is 4 KiB */
 /* the largest alignment ml_aligned_alloc() takes (offset is 32 bits) */
 #define MAX_ALIGN (1u << 20)
 
@@ -76,7 +71,7 @@ static struct ml_alloc_ring ring;
  * two copies (libmemlens and a preloaded profiler) then has two roots, each
  * copy writing its own, instead of both binding to the first one loaded.
  */
-static struct ml_alloc_root root_obj = {
+struct ml_alloc_root alloctag_root = {
 	.magic = ML_ALLOC_ROOT_MAGIC,
 	.version = ML_ALLOC_VERSION,
 	.size = sizeof(struct ml_alloc_root),
@@ -89,7 +84,7 @@ static struct ml_alloc_root root_obj = {
 	.mode = ML_ALLOC_MODE_TAGS,
 };
 extern struct ml_alloc_root memlens_alloc_root
-	__attribute__((alias("root_obj"), visibility("default")));
+	__attribute__((alias("alloctag_root"), visibility("default")));
 
 /* what _noprof allocations outside an ML_ALLOC_HOOKS() site are charged to */
 static struct ml_alloc_tag untagged
@@ -99,13 +94,6 @@ static struct ml_alloc_tag untagged
 	.function = "",
 	.flags = ML_ALLOC_TAG_UNTAGGED,
 };
-
-struct section {
-	struct ml_alloc_tag *start, *stop;
-};
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct section *sections;
-static size_t nr_sections, sections_cap;
 
 /* ---- memory of the profiler itself ------------------------------------------ */
 
@@ -120,7 +108,7 @@ static size_t nr_sections, sections_cap;
 static pthread_mutex_t perm_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *perm_next, *perm_end;
 
-static void *perm_alloc(size_t size)
+void *alloctag_perm_alloc(size_t size)
 {
 	void *p = NULL;
 
@@ -144,10 +132,10 @@ out:
 	return p;
 }
 
-static char *perm_strdup(const char *s)
+char *alloctag_perm_strdup(const char *s)
 {
 	size_t n = s ? strlen(s) + 1 : 0;
-	char *p = n ? perm_alloc(n) : NULL;
+	char *p = n ? alloctag_perm_alloc(n) : NULL;
 
 	if (p)
 		memcpy(p, s, n);
@@ -210,6 +198,21 @@ static __attribute__((noinline)) int shard_claim(void)
 	return i;
 }
 
+int64_t alloctag_rt_sum(struct ml_alloc_rt *rt, bool calls)
+{
+	int64_t v = 0;
+
+	if (!rt)
+		return 0;
+	for (int i = 0; i < ML_ALLOC_NR_SHARDS; i++) {
+		struct ml_alloc_shard *s = shard_at(rt, i);
+
+		v += __atomic_load_n(calls ? &s->calls : &s->bytes,
+				     __ATOMIC_RELAXED);
+	}
+	return v;
+}
+
 static inline void count(struct ml_alloc_rt *rt, int64_t bytes, int64_t calls)
 {
 	int i = my_shard;
@@ -235,7 +238,7 @@ static inline void count(struct ml_alloc_rt *rt, int64_t bytes, int64_t calls)
 static __attribute__((noinline)) struct ml_alloc_rt *
 rt_create(struct ml_alloc_tag *tag)
 {
-	struct ml_alloc_rt *rt = perm_alloc(RT_SIZE), *old = NULL;
+	struct ml_alloc_rt *rt = alloctag_perm_alloc(RT_SIZE), *old = NULL;
 
 	if (!rt)
 		return NULL;
@@ -398,7 +401,7 @@ static void foreign(void *p)
 		"memlens (freed with free(); warned once)\n";
 
 	(void)p;
-	__atomic_fetch_add(&root_obj.nr_foreign, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&alloctag_root.nr_foreign, 1, __ATOMIC_RELAXED);
 	/* the one print of the library: the program asked for profiling and
 	 * a block escaped it; there is no caller to return an error to */
 	if (__atomic_load_n(&never_off, __ATOMIC_RELAXED) &&
@@ -636,7 +639,7 @@ bool ml_alloctag_enable(bool on)
 
 	if (!on)
 		__atomic_store_n(&never_off, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&root_obj.enabled, on ? 1u : 0u,
+	__atomic_store_n(&alloctag_root.enabled, on ? 1u : 0u,
 			 __ATOMIC_RELAXED);
 	return old != 0;
 }
@@ -649,14 +652,14 @@ bool ml_alloctag_enabled(void)
 /* Fork with the registry and the chunk allocator quiet, not halfway. */
 static void atfork_prepare(void)
 {
-	pthread_mutex_lock(&reg_lock);
+	alloctag_registry_lock(); /* the registry takes perm_lock inside it */
 	pthread_mutex_lock(&perm_lock);
 }
 
 static void atfork_parent(void)
 {
 	pthread_mutex_unlock(&perm_lock);
-	pthread_mutex_unlock(&reg_lock);
+	alloctag_registry_unlock();
 }
 
 /* The child of fork() has one thread: the shards of the others are free. */
@@ -665,16 +668,8 @@ static void atfork_child(void)
 	int i = my_shard;
 
 	shard_owners = (i >= 0 && i < SHARED_SHARD) ? 1u << i : 0;
-	pthread_mutex_init(&reg_lock, NULL);
+	alloctag_registry_fork_child();
 	pthread_mutex_init(&perm_lock, NULL);
-}
-
-/* exit() has begun: destructors that follow are not dlclose */
-static int exiting;
-
-static void mark_exiting(void)
-{
-	__atomic_store_n(&exiting, 1, __ATOMIC_RELAXED);
 }
 
 __attribute__((constructor(101))) static void alloc_init(void)
@@ -684,254 +679,10 @@ __attribute__((constructor(101))) static void alloc_init(void)
 	ring.nr_slots = ML_ALLOC_RING_SLOTS;
 	ring.record_size = sizeof(struct ml_alloc_ctx);
 	ring.magic = ML_ALLOC_RING_MAGIC;
-	root_obj.self = (uintptr_t)&root_obj;
+	alloctag_root.self = (uintptr_t)&alloctag_root;
 	if (env && strcmp(env, "0") == 0)
 		ml_alloctag_enable(false);
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-	/* runs before the objects' destructors (_dl_fini was registered
-	 * first, so it runs last) */
-	atexit(mark_exiting);
+	alloctag_registry_init();
 }
 
-/* ---- sections and runtime tags -------------------------------------------------- */
-
-void ml__alloc_register(struct ml_alloc_tag *start, struct ml_alloc_tag *stop)
-{
-	if (!start || stop <= start)
-		return;
-	pthread_mutex_lock(&reg_lock);
-	for (size_t i = 0; i < nr_sections; i++)
-		if (sections[i].start == start)
-			goto out;
-	if (nr_sections == sections_cap) {
-		size_t cap = sections_cap ? sections_cap * 2 : 16;
-		struct section *n = realloc(sections, cap * sizeof(*n));
-
-		if (!n)
-			goto out; /* unreported, still counted */
-		sections = n;
-		sections_cap = cap;
-	}
-	sections[nr_sections++] = (struct section){ start, stop };
-out:
-	pthread_mutex_unlock(&reg_lock);
-}
-
-static struct ml_alloc_tag *dyn_new_locked(const struct ml_alloc_tag *tmpl)
-{
-	struct ml_alloc_tag_block *b = root_obj.dyn_head;
-	struct ml_alloc_tag *t;
-
-	if (!b || b->nr_used == b->nr_tags) {
-		size_t sz = ML_ALLOC_BLOCK_HDR_SIZE +
-			    BLOCK_TAGS * sizeof(struct ml_alloc_tag);
-
-		b = perm_alloc(sz);
-		if (!b)
-			return NULL;
-		b->magic = ML_ALLOC_BLOCK_MAGIC;
-		b->nr_tags = BLOCK_TAGS;
-		b->next = root_obj.dyn_head;
-		__atomic_store_n(&root_obj.dyn_head, b,
-				 __ATOMIC_RELEASE);
-	}
-	t = &b->tags[b->nr_used];
-	*t = *tmpl;
-	t->magic = ML_ALLOC_TAG_MAGIC;
-	__atomic_store_n(&b->nr_used, b->nr_used + 1, __ATOMIC_RELEASE);
-	return t;
-}
-
-struct ml_alloc_tag *ml_alloctag_dyn_new(const struct ml_alloc_tag *tmpl)
-{
-	struct ml_alloc_tag *t;
-
-	pthread_mutex_lock(&reg_lock);
-	t = dyn_new_locked(tmpl);
-	pthread_mutex_unlock(&reg_lock);
-	return t;
-}
-
-static int64_t rt_calls(const struct ml_alloc_rt *rt)
-{
-	int64_t calls = 0;
-
-	for (int i = 0; i < ML_ALLOC_NR_SHARDS; i++)
-		calls += __atomic_load_n(&shard_at((struct ml_alloc_rt *)rt, i)->calls,
-					 __ATOMIC_RELAXED);
-	return calls;
-}
-
-
-/*
- * An object is going away (dlclose). Its tags with live blocks are copied
- * into runtime blocks with their strings, and their counters pointed at
- * the copy, so that the blocks' frees still land and readers still see
- * the sites, as the kernel keeps an unloaded module's tags.
- */
-void ml__alloc_unregister(struct ml_alloc_tag *start, struct ml_alloc_tag *stop)
-{
-	size_t i;
-
-	/* at exit nothing is unloaded: copying tags out would be wasted */
-	if (!start || stop <= start || __atomic_load_n(&exiting, __ATOMIC_RELAXED))
-		return;
-	pthread_mutex_lock(&reg_lock);
-	for (i = 0; i < nr_sections; i++)
-		if (sections[i].start == start)
-			break;
-	if (i == nr_sections)
-		goto out;
-	sections[i] = sections[--nr_sections];
-	for (struct ml_alloc_tag *t = start; t < stop; t++) {
-		struct ml_alloc_rt *rt = __atomic_load_n(&t->rt, __ATOMIC_ACQUIRE);
-		struct ml_alloc_tag tmpl, *copy;
-
-		if (t->magic != ML_ALLOC_TAG_MAGIC || !rt || rt_calls(rt) == 0)
-			continue;
-		tmpl = *t;
-		tmpl.filename = perm_strdup(t->filename);
-		tmpl.function = perm_strdup(t->function);
-		tmpl.modname = perm_strdup(t->modname);
-		tmpl.flags |= ML_ALLOC_TAG_ORPHAN;
-		copy = dyn_new_locked(&tmpl);
-		if (copy)
-			__atomic_store_n(&rt->tag, copy, __ATOMIC_RELEASE);
-	}
-out:
-	pthread_mutex_unlock(&reg_lock);
-}
-
-/* ---- the in-process snapshot ----------------------------------------------------- */
-
-struct obj_find {
-	uintptr_t addr;
-	const char *name;
-	bool main, found;
-};
-
-static int obj_cb(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	struct obj_find *f = arg;
-
-	(void)size;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-
-		if (ph->p_type != PT_LOAD || f->addr < lo ||
-		    f->addr >= lo + ph->p_memsz)
-			continue;
-		f->found = true;
-		f->name = info->dlpi_name;
-		/* the main program comes first, with an empty name */
-		f->main = !info->dlpi_name || !info->dlpi_name[0];
-		return 1;
-	}
-	return 0;
-}
-
-static void object_of(const void *addr, char *path, size_t sz, bool *main)
-{
-	struct obj_find f = { .addr = (uintptr_t)addr };
-
-	path[0] = '\0';
-	*main = false;
-	dl_iterate_phdr(obj_cb, &f);
-	if (!f.found)
-		return;
-	*main = f.main;
-	if (f.main) {
-		ssize_t n = readlink("/proc/self/exe", path, sz - 1);
-
-		path[n > 0 ? n : 0] = '\0';
-	} else {
-		snprintf(path, sz, "%s", f.name);
-	}
-}
-
-static int64_t sum_field(struct ml_alloc_rt *rt, bool calls)
-{
-	int64_t v = 0;
-
-	if (!rt)
-		return 0;
-	for (int i = 0; i < ML_ALLOC_NR_SHARDS; i++) {
-		struct ml_alloc_shard *s = shard_at(rt, i);
-
-		v += __atomic_load_n(calls ? &s->calls : &s->bytes,
-				     __ATOMIC_RELAXED);
-	}
-	return v;
-}
-
-static int add_tag(struct ml_alloctag_snapshot *s, struct ml_alloc_tag *t,
-		   const char *object, bool main)
-{
-	struct ml_alloc_rt *rt = __atomic_load_n(&t->rt, __ATOMIC_ACQUIRE);
-	char module[128];
-	struct snap_in in = {
-		.tag_addr = (uintptr_t)t,
-		.file = t->filename ? t->filename : "",
-		.func = t->function ? t->function : "",
-		.object = object,
-		.line = t->lineno,
-		.flags = t->flags,
-		.addr = t->addr,
-		.capture = __atomic_load_n(&t->capture, __ATOMIC_RELAXED) != 0,
-		.main = main && !t->modname,
-		.bytes = sum_field(rt, false),
-		.calls = sum_field(rt, true),
-	};
-
-	if (t->modname) {
-		in.module = t->modname;
-	} else {
-		alloctag_module_of(object, module, sizeof(module));
-		in.module = module;
-	}
-	return snap_add(s, &in);
-}
-
-int ml_alloctag_snapshot_self(struct ml_alloctag_snapshot *out)
-{
-	char path[4096];
-	int err = 0;
-
-	memset(out, 0, sizeof(*out));
-	out->nr_roots = 1;
-	out->enabled = ml_alloctag_enabled();
-	out->nr_foreign = __atomic_load_n(&root_obj.nr_foreign,
-					  __ATOMIC_RELAXED);
-	pthread_mutex_lock(&reg_lock);
-	for (size_t i = 0; i < nr_sections && !err; i++) {
-		bool main;
-
-		object_of(sections[i].start, path, sizeof(path), &main);
-		for (struct ml_alloc_tag *t = sections[i].start;
-		     t < sections[i].stop && !err; t++)
-			if (t->magic == ML_ALLOC_TAG_MAGIC &&
-			    (!(t->flags & ML_ALLOC_TAG_UNTAGGED) ||
-			     sum_field(t->rt, true) || sum_field(t->rt, false)))
-				err = add_tag(out, t, path, main);
-	}
-	for (struct ml_alloc_tag_block *b = root_obj.dyn_head;
-	     b && !err; b = b->next) {
-		for (uint32_t i = 0; i < b->nr_used && !err; i++) {
-			struct ml_alloc_tag *t = &b->tags[i];
-
-			/* orphans are shown while something they made lives */
-			if ((t->flags & ML_ALLOC_TAG_ORPHAN) &&
-			    sum_field(t->rt, true) == 0)
-				continue;
-			err = add_tag(out, t, "", false);
-		}
-	}
-	pthread_mutex_unlock(&reg_lock);
-	if (err) {
-		ml_alloctag_snapshot_fini(out);
-		return err;
-	}
-	snap_finish(out);
-	return 0;
-}
