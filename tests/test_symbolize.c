@@ -6,7 +6,8 @@
  * the symbolizer) and the function each lies in; this test symbolizes
  * them from outside and compares. Also: a libc function by name, a heap
  * address (no file: -ENOEXEC), an unmapped one (-ENOENT), and the same
- * answers through the maps-text fallback and for a batch with repeats.
+ * answers through the maps-text fallback, for a batch with repeats, and
+ * for a stripped copy whose DWARF is in a separate file (.gnu_debuglink).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -34,11 +35,11 @@ struct target {
 	uint64_t malloc_addr, heap_addr;
 };
 
-static bool start_target(struct target *t)
+static bool start_target_at(struct target *t, const char *path)
 {
 	int in[2], out[2];
 	posix_spawn_file_actions_t fa;
-	char *argv[] = { SYMTARGET_BIN, NULL };
+	char *argv[] = { (char *)path, NULL };
 	char buf[256];
 	FILE *f;
 
@@ -82,6 +83,11 @@ static bool start_target(struct target *t)
 	return false;
 }
 
+static bool start_target(struct target *t)
+{
+	return start_target_at(t, SYMTARGET_BIN);
+}
+
 static void stop_target(struct target *t)
 {
 	close(t->in_fd);
@@ -95,7 +101,7 @@ static const char *base(const char *path)
 	return s ? s + 1 : path;
 }
 
-static void check_sites(bool no_ioctl)
+static void check_sites_of(bool no_ioctl, const char *path)
 {
 	ML_OPTS(ml_symbolizer_opts, o, .return_addrs = true,
 		.no_ioctl = no_ioctl);
@@ -105,7 +111,7 @@ static void check_sites(bool no_ioctl)
 	struct ml_sym sym[MAX_SITES * 2];
 	uint64_t addrs[MAX_SITES * 2];
 
-	CHECK(start_target(&t));
+	CHECK(start_target_at(&t, path));
 	CHECK_EQ(t.nr_sites, 3);
 	CHECK_EQ(ml_proc_new(NULL, &p), 0);
 	CHECK_EQ(ml_symbolizer_open(p, t.pid, &o, &s), 0);
@@ -123,7 +129,7 @@ static void check_sites(bool no_ioctl)
 		       sym[k].file ? base(sym[k].file) : "?", sym[k].line,
 		       t.func[i], t.line[i]);
 		CHECK_EQ(sym[k].err, 0);
-		CHECK_STR(base(sym[k].object), "symtarget");
+		CHECK_STR(sym[k].object, path);
 		CHECK_STR(sym[k].func, t.func[i]);
 		CHECK_STR(base(sym[k].file), "symtarget.c");
 		CHECK_EQ(sym[k].line, t.line[i]);
@@ -132,6 +138,40 @@ static void check_sites(bool no_ioctl)
 	ml_symbolizer_close(s);
 	ml_proc_free(p);
 	stop_target(&t);
+}
+
+static void check_sites(bool no_ioctl)
+{
+	check_sites_of(no_ioctl, SYMTARGET_BIN);
+}
+
+/*
+ * A stripped copy whose DWARF lives in a separate file named by its
+ * .gnu_debuglink (as Debian's -dbgsym packages do, by build ID): the same
+ * answers, from the debug file.
+ */
+static void sites_separate_debuginfo(void)
+{
+	char dir[] = "/tmp/ml-sym-XXXXXX", cmd[1024], exe[128];
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(exe, sizeof(exe), "%s/symtarget", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "cp %s %s && cd %s && "
+		 "objcopy --only-keep-debug symtarget symtarget.debug && "
+		 "objcopy --strip-debug --add-gnu-debuglink=symtarget.debug symtarget",
+		 SYMTARGET_BIN, exe, dir);
+	if (system(cmd) != 0) {
+		printf("# objcopy failed (binutils missing?)\n");
+		CHECK(0);
+		return;
+	}
+	/* the copy has no line table of its own any more */
+	snprintf(cmd, sizeof(cmd), "readelf -S %s | grep -q debug_line", exe);
+	CHECK(system(cmd) != 0);
+	check_sites_of(false, exe);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK_EQ(system(cmd), 0);
 }
 
 static void sites_ioctl(void)
@@ -176,4 +216,5 @@ static void libc_and_misses(void)
 	ml_proc_free(p);
 }
 
-TAP_MAIN(TEST(sites_ioctl), TEST(sites_text), TEST(libc_and_misses))
+TAP_MAIN(TEST(sites_ioctl), TEST(sites_text), TEST(sites_separate_debuginfo),
+	 TEST(libc_and_misses))
