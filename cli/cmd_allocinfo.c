@@ -14,12 +14,15 @@
 
 #include <memlens/alloctag.h>
 
+#include "allocinfo_kernel.h"
 #include "cli.h"
 
 static void allocinfo_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: memlens allocinfo [OPTIONS] PID\n"
+		"       memlens allocinfo --kernel [--top N] [--sort ...] [--module M]\n"
+		"                         [--allocinfo] [--json]\n"
 		"\n"
 		"Live bytes and live allocations per allocation call site of process PID,\n"
 		"read while it runs (process_vm_readv: same user, or root). The program\n"
@@ -38,17 +41,21 @@ static void allocinfo_usage(FILE *f)
 		"                          each allocation at FILE:LINE from now on\n"
 		"      --capture-off[=FILE:LINE]  stop recording (all sites without one)\n"
 		"      --context           print the recorded allocations, symbolized\n"
+		"  -k, --kernel            the kernel's own profile (/proc/allocinfo, Linux\n"
+		"                          6.10+ with CONFIG_MEM_ALLOC_PROFILING), no PID;\n"
+		"                          --module kernel: the core kernel's sites\n"
 		"  -b, --bytes             exact byte counts\n"
 		"  -j, --json              JSON, sizes in bytes\n"
 		"  -h, --help              show this help\n");
 }
 
 enum { OPT_ALLOCINFO = 256, OPT_CAPTURE, OPT_CAPTURE_OFF, OPT_CONTEXT };
+/* (the kernel's report: -k, --kernel, cli/allocinfo_kernel.c) */
 
 struct args {
 	pid_t pid;
 	unsigned long top, interval;
-	bool by_calls, allocinfo, context, bytes, json;
+	bool by_calls, allocinfo, context, bytes, json, kernel;
 	const char *module;
 	const char *capture;	/* FILE:LINE */
 	bool capture_off;
@@ -66,13 +73,14 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "capture", required_argument, NULL, OPT_CAPTURE },
 		{ "capture-off", optional_argument, NULL, OPT_CAPTURE_OFF },
 		{ "context", no_argument, NULL, OPT_CONTEXT },
+		{ "kernel", no_argument, NULL, 'k' },
 		{ "bytes", no_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 } };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:s:m:i:bjh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:s:m:i:kbjh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (!cli_parse_uint(optarg, &a->top) || !a->top)
@@ -99,6 +107,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->capture_off_spec = optarg;
 			break;
 		case OPT_CONTEXT: a->context = true; break;
+		case 'k': a->kernel = true; break;
 		case 'b': a->bytes = true; break;
 		case 'j': a->json = true; break;
 		case 'h':
@@ -108,6 +117,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 			allocinfo_usage(stderr);
 			return EXIT_USAGE;
 		}
+	}
+	if (a->kernel) {
+		if (optind != argc || a->interval || a->capture ||
+		    a->capture_off || a->context)
+			return cli_usage_error("allocinfo", "--kernel takes no PID, --interval, --capture or --context");
+		return 0;
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error("allocinfo", "one PID, please");
@@ -418,6 +433,7 @@ static int report(struct cli_ctx *ctx, const struct args *a)
 	struct ml_alloctag_snapshot s, before;
 	bool have_before = false;
 	char (*syms)[ML_ALLOCTAG_SYM_MAX] = NULL;
+	struct allocinfo_syms *site_syms = NULL;
 	struct row *rows;
 	size_t n;
 	int err;
@@ -435,6 +451,8 @@ static int report(struct cli_ctx *ctx, const struct args *a)
 			return read_error(a->pid, err, true);
 		}
 	}
+	/* runtime-mode sites: file:line and function from DWARF */
+	site_syms = allocinfo_symbolize_sites(ctx, a->pid, &s);
 	rows = select_rows(a, &s, have_before ? &before : NULL, &n);
 	if (a->context)
 		syms = symbolize_ctx(ctx, a->pid, &s);
@@ -486,6 +504,7 @@ static int report(struct cli_ctx *ctx, const struct args *a)
 out:
 	free(rows);
 	free(syms);
+	allocinfo_symbolize_done(site_syms);
 	ml_alloctag_snapshot_fini(&s);
 	if (have_before)
 		ml_alloctag_snapshot_fini(&before);
@@ -499,6 +518,19 @@ int cmd_allocinfo(struct cli_ctx *ctx, int argc, char **argv)
 
 	if (ret)
 		return ret < 0 ? 0 : ret;
+	if (a.kernel) {
+		struct allocinfo_kernel_opts ko = {
+			.top = a.top,
+			.sort = a.by_calls ? ALLOCINFO_SORT_CALLS :
+			       a.allocinfo ? ALLOCINFO_SORT_NONE :
+					     ALLOCINFO_SORT_BYTES,
+			.module = a.module,
+			.json = a.json,
+			.raw = a.allocinfo,
+		};
+
+		return allocinfo_kernel(ctx, &ko);
+	}
 	if (a.capture || a.capture_off)
 		return capture_switch(ctx, &a);
 	return report(ctx, &a);

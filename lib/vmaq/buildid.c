@@ -269,7 +269,7 @@ static bool ends_with(const char *s, size_t len, const char *suffix)
 	return len >= n && memcmp(s + len - n, suffix, n) == 0;
 }
 
-static int open_vma_file(struct ml_vmaq *q, const struct ml_vmaq_vma *v)
+int vmaq_open_vma_file(struct ml_vmaq *q, const struct ml_vmaq_vma *v)
 {
 	int dirfd = ml_proc_dirfd(q->proc);
 	_cleanup_free_ char *path = NULL;
@@ -365,7 +365,7 @@ int vmaq_file_build_id(struct ml_vmaq *q, struct ml_vmaq_vma *v)
 			return 0;
 		}
 	}
-	fd = open_vma_file(q, v);
+	fd = vmaq_open_vma_file(q, v);
 	if (fd == -ENOMEM)
 		return fd;
 	if (fd >= 0) {

@@ -95,5 +95,11 @@ int vmaq_elf_build_id_mem(const void *buf, size_t size,
  */
 int vmaq_file_build_id(struct ml_vmaq *q, struct ml_vmaq_vma *v);
 void vmaq_bid_cache_clear(struct vmaq_bid_cache *c);
+/*
+ * Open the regular file behind @v read-only: map_files, else its path under
+ * /proc/PID/root if that is still the VMA's inode (symbolize.c uses it too).
+ * Returns the fd, -ENOENT (not the same file, not regular), -EACCES, -ENOMEM.
+ */
+int vmaq_open_vma_file(struct ml_vmaq *q, const struct ml_vmaq_vma *v);
 
 #endif
