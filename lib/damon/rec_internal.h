@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Shared by the recording's writer (record.c) and reader (record_read.c):
+ * the schema and SQLite result codes as errno values.
+ */
+#ifndef MEMLENS_DAMON_REC_INTERNAL_H
+#define MEMLENS_DAMON_REC_INTERNAL_H
+
+#include <errno.h>
+#include <sqlite3.h>
+
+/*
+ * Column order matters for reading speed: SQLite stores a row's leading
+ * bytes in the b-tree page and the rest in overflow pages, read only when
+ * a column there is asked for. The figures and the small ranges blob come
+ * first, so that summaries (wss over time, nr_regions) never touch the
+ * regions blob at the end of the row.
+ */
+#define REC_SCHEMA_SQL							\
+	"CREATE TABLE recording ("					\
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"			\
+	" started_us INTEGER NOT NULL,"					\
+	" ops TEXT NOT NULL,"						\
+	" sample_us INTEGER NOT NULL,"					\
+	" aggr_us INTEGER NOT NULL,"					\
+	" update_us INTEGER NOT NULL,"					\
+	" min_nr_regions INTEGER NOT NULL,"				\
+	" max_nr_regions INTEGER NOT NULL,"				\
+	" pid INTEGER,"							\
+	" command TEXT,"						\
+	" max_size_bytes INTEGER,"					\
+	" memlens_version TEXT NOT NULL,"				\
+	" ended_us INTEGER,"						\
+	" end_reason TEXT,"						\
+	" end_detail TEXT);"						\
+	"CREATE TABLE snapshot ("					\
+	" id INTEGER PRIMARY KEY,"					\
+	" time_us INTEGER NOT NULL,"					\
+	" target_id INTEGER NOT NULL,"					\
+	" pid INTEGER NOT NULL,"					\
+	" max_nr_accesses INTEGER NOT NULL,"				\
+	" nr_regions INTEGER NOT NULL,"					\
+	" total_bytes INTEGER NOT NULL,"				\
+	" wss_bytes INTEGER NOT NULL,"					\
+	" nr_ranges INTEGER NOT NULL,"					\
+	" ranges BLOB NOT NULL,"					\
+	" regions BLOB NOT NULL);"
+
+/* An SQLite result code as a negative errno. */
+static inline int rec_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_CORRUPT:
+		return -EBADMSG;
+	case SQLITE_NOTADB:
+		return -EMEDIUMTYPE;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+	case SQLITE_READONLY:
+		return -EACCES;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_TOOBIG:
+		return -E2BIG;
+	case SQLITE_MISMATCH:
+	case SQLITE_CONSTRAINT:
+	case SQLITE_RANGE:
+		return -EBADMSG;
+	default:
+		return -EIO;
+	}
+}
+
+#endif
