@@ -9,7 +9,9 @@
 #include "cli.h"
 
 static const struct cli_cmd damon_cmds[] = {
-	/* { "monitor", cmd_damon_monitor, "..." }, added by their issues */
+	{ "monitor", cmd_damon_monitor, "live view of regions, access frequency, working set" },
+	{ "record", cmd_damon_record, "record every aggregation into an SQLite file" },
+	{ "report", cmd_damon_report, "heatmap, working set, regions of a recording" },
 	{ NULL, NULL, NULL },
 };
 

@@ -48,6 +48,7 @@
 #include <sys/types.h>
 
 #include <memlens/damon.h>
+#include <memlens/proc.h> /* ML_OPTS */
 
 #ifdef __cplusplus
 extern "C" {

@@ -306,9 +306,11 @@ int ml_damon_rec_iter(struct ml_damon_rec *r,
 {
 	/* the blob columns are selected only when asked for: see the schema */
 	static const char *const sql[4] = {
-		"SELECT id, time_us, target_id, pid, max_nr_accesses,"
-		" nr_regions, total_bytes, wss_bytes, nr_ranges",
-		", ranges", ", NULL, regions", ", ranges, regions",
+		[0] = "SELECT id, time_us, target_id, pid, max_nr_accesses,"
+		      " nr_regions, total_bytes, wss_bytes, nr_ranges",
+		[ML_DAMON_REC_REGIONS] = ", NULL, regions",
+		[ML_DAMON_REC_RANGES] = ", ranges",
+		[ML_DAMON_REC_REGIONS | ML_DAMON_REC_RANGES] = ", ranges, regions",
 	};
 	uint32_t what = opts ? opts->what : ML_DAMON_REC_REGIONS;
 	int target = opts ? opts->target_id : -1;

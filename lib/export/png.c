@@ -228,7 +228,7 @@ static int write_png(FILE *f, const struct canvas *c)
 {
 	png_structp png;
 	png_infop info;
-	int err = 0;
+	volatile int err = 0;	/* set after setjmp() */
 
 	png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
 	if (!png)
