@@ -82,6 +82,13 @@ static bool parse_size(const char *s, uint64_t *out)
 	return true;
 }
 
+static bool target_gone(const struct record *r)
+{
+	if (r->d.child)
+		return r->d.child_exited;
+	return r->d.pid && kill(r->d.pid, 0) < 0 && errno == ESRCH;
+}
+
 static int on_snapshot(const struct ml_damon_snapshot *s, void *arg)
 {
 	struct record *r = arg;
@@ -92,7 +99,8 @@ static int on_snapshot(const struct ml_damon_snapshot *s, void *arg)
 		return 1;	/* stops the loop; the reason is ours */
 	}
 	r->nr_regions += s->nr_regions;
-	return 0;
+	/* a source that cannot see the target go (sim) would go on */
+	return target_gone(r);
 }
 
 /* The command line, for the recording row. */
@@ -112,13 +120,6 @@ static char *command_line(char **argv)
 		strcat(s, *a);
 	}
 	return s;
-}
-
-static bool target_gone(const struct record *r)
-{
-	if (r->d.child)
-		return r->d.child_exited;
-	return r->d.pid && kill(r->d.pid, 0) < 0 && errno == ESRCH;
 }
 
 /*
@@ -151,6 +152,9 @@ static enum ml_damon_rec_end end_reason(struct record *r, int run_rc,
 		snprintf(detail, sz, "monitoring failed");
 		return ML_DAMON_REC_END_ERROR;
 	}
+	if (r->d.child && !r->d.child_exited &&
+	    waitpid(r->d.child, &r->d.child_status, WNOHANG) == r->d.child)
+		r->d.child_exited = true;
 	if (target_gone(r)) {
 		if (r->d.child && WIFEXITED(r->d.child_status))
 			snprintf(detail, sz, "%s exited with status %d",

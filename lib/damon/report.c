@@ -375,6 +375,41 @@ static void time_label(char buf[24], double sec, double step)
 		snprintf(buf, 24, "%.3f", sec);
 }
 
+static bool tick_room(const struct ml_damon_heatmap_axes *ax, size_t n,
+		      double pos, uint32_t max)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fabs(ax->y_ticks[i].pos - pos) < 1.0 / (max + 1))
+			return false;
+	return true;
+}
+
+/* Addresses in between, at even steps, rounded down to a MiB in range. */
+static size_t more_addr_ticks(const struct ml_damon_heatmap *h, uint32_t max,
+			      struct ml_damon_heatmap_axes *ax, size_t n)
+{
+	double space = (double)h->space_bytes;
+
+	for (uint32_t k = 1; k < max && n < max; k++) {
+		uint64_t off = (uint64_t)(space * k / max), addr;
+		size_t r;
+		double pos;
+
+		addr = ml_damon_heatmap_addr(h, off);
+		for (r = 0; r + 1 < h->nr_ranges && h->ranges[r + 1].start <= addr;)
+			r++;
+		if (addr - (addr & ~0xfffffULL) <= addr - h->ranges[r].start)
+			addr &= ~0xfffffULL;
+		pos = (h->ranges[r].offset + (addr - h->ranges[r].start)) / space;
+		if (!tick_room(ax, n, pos, max))
+			continue;
+		snprintf(ax->y_labels[n], 24, "0x%" PRIx64, addr);
+		ax->y_ticks[n] = (struct ml_plot_tick){ pos, ax->y_labels[n] };
+		n++;
+	}
+	return n;
+}
+
 void ml_damon_heatmap_axes(const struct ml_damon_heatmap *h,
 			   uint32_t max_x_ticks, uint32_t max_y_ticks,
 			   struct ml_damon_heatmap_axes *ax)
@@ -412,6 +447,7 @@ void ml_damon_heatmap_axes(const struct ml_damon_heatmap *h,
 		ax->y_ticks[n] = (struct ml_plot_tick){ pos, ax->y_labels[n] };
 		n++;
 	}
+	n = more_addr_ticks(h, max_y_ticks, ax, n);
 	p->nr_y_ticks = n;
 	for (size_t i = 1; i < h->nr_ranges &&
 	     p->nr_y_breaks < ML_DAMON_AXES_MAX_TICKS; i++)
