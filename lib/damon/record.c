@@ -9,10 +9,15 @@
  * every transaction, ten times per second here). A committed transaction
  * is in the kernel's page cache once write() returns, so a killed recorder
  * loses nothing committed; only a power cut can take the last few
- * aggregations (never the file's consistency). WAL also lets `memlens
- * damon report` read a recording that is still being written. At the end
- * the WAL is checkpointed and the file returns to journal_mode=DELETE:
- * one self-contained file to copy or mail.
+ * aggregations (never the file's consistency). At the end the WAL is
+ * checkpointed and the file returns to journal_mode=DELETE: one
+ * self-contained file to copy or mail.
+ *
+ * locking_mode=EXCLUSIVE: the recorder takes the file for itself, so a
+ * commit needs no file locks and no shared-memory index (six fcntl() and
+ * a third of a commit's cost); the price is that a report waits for the
+ * recording to end (-EBUSY meanwhile). After a SIGKILL the next opener
+ * rebuilds the index from the -wal file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +40,7 @@
 struct ml_damon_rec_writer {
 	sqlite3 *db;
 	sqlite3_stmt *insert;
+	sqlite3_stmt *begin, *commit;
 	sqlite3_stmt *page_count;
 	uint64_t max_size_bytes;
 	uint64_t nr_written;
@@ -134,6 +140,7 @@ static int setup(struct ml_damon_rec_writer *w,
 		 "PRAGMA user_version = %d;"
 		 "PRAGMA journal_mode = WAL;"
 		 "PRAGMA synchronous = NORMAL;"
+		 "PRAGMA locking_mode = EXCLUSIVE;"
 		 "PRAGMA journal_size_limit = %u;",
 		 PAGE_SIZE_BYTES, ML_DAMON_REC_APP_ID, ML_DAMON_REC_SCHEMA,
 		 WAL_LIMIT_BYTES);
@@ -163,6 +170,10 @@ static int setup(struct ml_damon_rec_writer *w,
 		" nr_regions, total_bytes, wss_bytes, nr_ranges, ranges, regions)"
 		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &w->insert,
 		NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(w->db, "BEGIN", -1, &w->begin, NULL) !=
+		SQLITE_OK ||
+	    sqlite3_prepare_v2(w->db, "COMMIT", -1, &w->commit, NULL) !=
+		SQLITE_OK ||
 	    sqlite3_prepare_v2(w->db, "PRAGMA page_count", -1, &w->page_count,
 			       NULL) != SQLITE_OK)
 		return rec_errno(sqlite3_errcode(w->db));
@@ -361,6 +372,14 @@ static bool past_bound(struct ml_damon_rec_writer *w, size_t payload)
 	return (db_pages(w) + pages) * PAGE_SIZE_BYTES > w->max_size_bytes;
 }
 
+static int step_once(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc;
+}
+
 int ml_damon_rec_write(struct ml_damon_rec_writer *w,
 		       const struct ml_damon_snapshot *snaps, size_t nr)
 {
@@ -377,8 +396,8 @@ int ml_damon_rec_write(struct ml_damon_rec_writer *w,
 					   w->last_time_us))
 			return -EINVAL;
 	}
-	rc = sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
+	rc = step_once(w->begin);
+	if (rc != SQLITE_DONE)
 		return rec_errno(rc);
 	for (size_t i = 0; i < nr; i++) {
 		err = insert_snapshot(w, &snaps[i], &bytes);
@@ -389,8 +408,8 @@ int ml_damon_rec_write(struct ml_damon_rec_writer *w,
 		err = -EFBIG;
 		goto rollback;
 	}
-	rc = sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
+	rc = step_once(w->commit);
+	if (rc != SQLITE_DONE) {
 		err = rec_errno(rc);
 		goto rollback;
 	}
@@ -445,6 +464,8 @@ void ml_damon_rec_writer_free(struct ml_damon_rec_writer *w)
 	if (!w)
 		return;
 	sqlite3_finalize(w->insert);
+	sqlite3_finalize(w->begin);
+	sqlite3_finalize(w->commit);
 	sqlite3_finalize(w->page_count);
 	sqlite3_close(w->db);
 	free(w->regions_buf);
