@@ -159,6 +159,7 @@ struct ml_damon_rec_stats {
 	uint64_t first_us;	/* time_us of the first and the last */
 	uint64_t last_us;
 	uint32_t nr_targets;	/* distinct target_id */
+	uint32_t min_target_id;
 	uint32_t max_target_id;
 };
 int ml_damon_rec_stats(struct ml_damon_rec *r, struct ml_damon_rec_stats *st);

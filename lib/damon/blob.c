@@ -36,6 +36,11 @@ static inline bool get_uvarint(const uint8_t **pp, const uint8_t *end,
 	uint64_t v = 0;
 	unsigned shift = 0;
 
+	if (likely(p < end && *p < 0x80)) {	/* most numbers are one byte */
+		*out = *p;
+		*pp = p + 1;
+		return true;
+	}
 	while (p < end) {
 		uint8_t b = *p++;
 

@@ -39,7 +39,7 @@
 
 struct ml_damon_rec_writer {
 	sqlite3 *db;
-	sqlite3_stmt *insert;
+	sqlite3_stmt *insert, *insert_regions;
 	sqlite3_stmt *begin, *commit;
 	sqlite3_stmt *page_count;
 	uint64_t max_size_bytes;
@@ -167,9 +167,12 @@ static int setup(struct ml_damon_rec_writer *w,
 	}
 	if (sqlite3_prepare_v2(w->db,
 		"INSERT INTO snapshot (time_us, target_id, pid, max_nr_accesses,"
-		" nr_regions, total_bytes, wss_bytes, nr_ranges, ranges, regions)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &w->insert,
+		" nr_regions, total_bytes, wss_bytes, nr_ranges, ranges)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &w->insert,
 		NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(w->db, "INSERT INTO snapshot_regions (id, regions)"
+			       " VALUES (last_insert_rowid(), ?)", -1,
+			       &w->insert_regions, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(w->db, "BEGIN", -1, &w->begin, NULL) !=
 		SQLITE_OK ||
 	    sqlite3_prepare_v2(w->db, "COMMIT", -1, &w->commit, NULL) !=
@@ -331,7 +334,12 @@ static int insert_snapshot(struct ml_damon_rec_writer *w,
 	sqlite3_bind_int64(st, 7, (int64_t)wss);
 	sqlite3_bind_int64(st, 8, (int64_t)nr_ranges);
 	sqlite3_bind_blob(st, 9, w->ranges_buf, (int)ranges_len, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 10, w->regions_buf, (int)regions_len,
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return rec_errno(rc);
+	st = w->insert_regions;
+	sqlite3_bind_blob(st, 1, w->regions_buf, (int)regions_len,
 			  SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -464,6 +472,7 @@ void ml_damon_rec_writer_free(struct ml_damon_rec_writer *w)
 	if (!w)
 		return;
 	sqlite3_finalize(w->insert);
+	sqlite3_finalize(w->insert_regions);
 	sqlite3_finalize(w->begin);
 	sqlite3_finalize(w->commit);
 	sqlite3_finalize(w->page_count);

@@ -26,26 +26,20 @@ const unsigned int ml_damon_pcts[ML_DAMON_NR_PCTS] = { 0, 25, 50, 75, 90,
 
 static int pick_target(struct ml_damon_rec *r, int asked, unsigned *out)
 {
-	const struct ml_damon_rec_snapshot *s;
+	struct ml_damon_rec_stats st;
 	int err;
 
 	if (asked >= 0) {
 		*out = (unsigned)asked;
 		return 0;
 	}
-	/* the lowest id: snapshots of one aggregation are written in order,
-	 * so the first snapshot's target is it unless targets came later */
-	ML_OPTS(ml_damon_rec_iter_opts, o, .what = 0, .target_id = -1);
-	err = ml_damon_rec_iter(r, &o);
+	err = ml_damon_rec_stats(r, &st);
 	if (err)
 		return err;
-	*out = UINT32_MAX;
-	ml_damon_rec_for_each(r, s, err)
-		if (s->s.target_id < *out)
-			*out = s->s.target_id;
-	if (err < 0)
-		return err;
-	return *out == UINT32_MAX ? -ENODATA : 0;
+	if (!st.nr_snapshots)
+		return -ENODATA;
+	*out = st.min_target_id;
+	return 0;
 }
 
 /* ---- union of ranges ---------------------------------------------------------- */
@@ -203,20 +197,26 @@ static int heatmap_scan(struct ml_damon_rec *r, struct ml_damon_rec_iter_opts *o
 	return 0;
 }
 
-/* Sum one snapshot's regions into a row of address bins (sum, weight). */
+/*
+ * Sum one snapshot's regions into a row of address bins (sum, weight).
+ * Positions are in bins (doubles): a region inside one bin, the common
+ * case, costs one add.
+ */
 static void heatmap_row(const struct ml_damon_heatmap *h,
 			const struct ml_damon_snapshot *s, double *sum,
 			double *weight)
 {
-	double bin_bytes = (double)h->space_bytes / h->nr_addr_bins;
+	const uint32_t na = h->nr_addr_bins;
+	double per_byte = (double)na / (double)h->space_bytes;
+	double bin_bytes = (double)h->space_bytes / na;
 	size_t k = 0;
 
-	memset(sum, 0, h->nr_addr_bins * sizeof(*sum));
-	memset(weight, 0, h->nr_addr_bins * sizeof(*weight));
+	memset(sum, 0, na * sizeof(*sum));
+	memset(weight, 0, na * sizeof(*weight));
 	for (size_t i = 0; i < s->nr_regions; i++) {
 		const struct ml_damon_region *reg = &s->regions[i];
 		double f, lo, hi;
-		uint32_t b;
+		uint32_t b0, b1;
 
 		/* the range holding the region: regions are sorted */
 		while (k < h->nr_ranges && h->ranges[k].end <= reg->start)
@@ -230,21 +230,28 @@ static void heatmap_row(const struct ml_damon_heatmap *h,
 		if (f > 1)
 			f = 1;
 		lo = (double)(h->ranges[k].offset + (reg->start -
-						     h->ranges[k].start));
-		hi = lo + (double)(reg->end - reg->start);
-		b = (uint32_t)(lo / bin_bytes);
-		for (; b < h->nr_addr_bins; b++) {
-			double b_lo = b * bin_bytes, b_hi = b_lo + bin_bytes;
-			double ov = (hi < b_hi ? hi : b_hi) -
-				    (lo > b_lo ? lo : b_lo);
-
-			if (b_lo >= hi)
-				break;
-			if (ov <= 0)
-				continue;
-			sum[b] += f * ov;
-			weight[b] += ov;
+						     h->ranges[k].start)) *
+		     per_byte;
+		hi = lo + (double)(reg->end - reg->start) * per_byte;
+		b0 = (uint32_t)lo;
+		b1 = (uint32_t)hi;
+		if (b0 >= na)
+			b0 = na - 1;
+		if (b1 >= na)
+			b1 = na - 1;
+		if (b0 == b1) {
+			sum[b0] += f * (hi - lo) * bin_bytes;
+			weight[b0] += (hi - lo) * bin_bytes;
+			continue;
 		}
+		sum[b0] += f * (b0 + 1 - lo) * bin_bytes;
+		weight[b0] += (b0 + 1 - lo) * bin_bytes;
+		for (uint32_t b = b0 + 1; b < b1; b++) {
+			sum[b] += f * bin_bytes;
+			weight[b] += bin_bytes;
+		}
+		sum[b1] += f * (hi - b1) * bin_bytes;
+		weight[b1] += (hi - b1) * bin_bytes;
 	}
 }
 
