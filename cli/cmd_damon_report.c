@@ -94,6 +94,28 @@ static void print_header(const struct report *rp)
 		       "killed (all but its last aggregation are here)\n");
 }
 
+/* An error of a report; an empty recording says how it ended. */
+static void report_error(const struct report *rp, int err)
+{
+	const struct ml_damon_rec_info *in = ml_damon_rec_info(rp->rec);
+
+	if (err != -ENODATA) {
+		cli_errorf("%s: %s", rp->path, ml_damon_rec_strerror(err));
+		return;
+	}
+	if (in->ended_us < 0)
+		cli_errorf("%s: no aggregation%s yet: still recording, or the "
+			   "recorder was killed before its first", rp->path,
+			   rp->target >= 0 ? " of this target" : "");
+	else
+		cli_errorf("%s: empty recording: no aggregation%s in it "
+			   "(it ended: %s%s%s)", rp->path,
+			   rp->target >= 0 ? " of this target" : "",
+			   in->end_reason ? in->end_reason : "?",
+			   in->end_detail ? ": " : "",
+			   in->end_detail ? in->end_detail : "");
+}
+
 /* ---- heatmap ------------------------------------------------------------------- */
 
 static int write_image(const struct report *rp,
@@ -263,7 +285,7 @@ static int do_heatmap(struct report *rp)
 	}
 	err = ml_damon_heatmap(rp->rec, &o, &h);
 	if (err) {
-		cli_errorf("%s: %s", rp->path, ml_damon_rec_strerror(err));
+		report_error(rp, err);
 		ml_damon_heatmap_fini(&h);
 		return 1;
 	}
@@ -350,7 +372,7 @@ static int do_series(struct report *rp, bool wss)
 
 	err = ml_damon_wss(rp->rec, &o, &w);
 	if (err) {
-		cli_errorf("%s: %s", rp->path, ml_damon_rec_strerror(err));
+		report_error(rp, err);
 		ml_damon_wss_fini(&w);
 		return 1;
 	}
