@@ -195,18 +195,28 @@ static void json_heatmap(const struct ml_damon_heatmap *h)
 	putchar('\n');
 }
 
-/* One cell: a coloured blank, or a digit 0-9 of the scale. */
-static void put_cell(double v, double scale, bool color)
+/*
+ * One cell: a coloured blank, or a digit 0-9 of the scale. *@last is the
+ * colour in effect (-1: the default, -2: unknown), so that a run of one
+ * colour costs one escape sequence.
+ */
+static void put_cell(double v, double scale, bool color, int *last)
 {
-	if (v < 0) {
-		fputs(color ? "\033[0m " : " ", stdout);
+	int c;
+
+	if (!color) {
+		putchar(v < 0 ? ' ' : '0' + (int)(v / scale * 9 + 0.5));
 		return;
 	}
-	v /= scale;
-	if (color)
-		printf("\033[48;5;%dm ", ml_plot_xterm256(v));
-	else
-		putchar('0' + (int)(v * 9 + 0.5));
+	c = v < 0 ? -1 : ml_plot_xterm256(v / scale);
+	if (c != *last) {
+		if (c < 0)
+			fputs("\033[0m", stdout);
+		else
+			printf("\033[48;5;%dm", c);
+		*last = c;
+	}
+	putchar(' ');
 }
 
 static void print_heatmap(const struct report *rp,
@@ -216,6 +226,7 @@ static void print_heatmap(const struct report *rp,
 	const uint32_t na = h->nr_addr_bins, nt = h->nr_time_bins;
 	char *xline;
 	int lw = 16;	/* "0x7f0000000000 |" */
+	int last;
 
 	ml_damon_heatmap_axes(h, nt / 10 + 1, na / 2 + 1, &ax);
 	print_header(rp);
@@ -232,9 +243,10 @@ static void print_heatmap(const struct report *rp,
 			if ((uint32_t)(ax.y_breaks[i] * na) == row)
 				brk = true;
 		printf("%*s %c", lw - 2, label, brk ? '~' : '|');
+		last = -1;
 		for (uint32_t t = 0; t < nt; t++)
 			put_cell(h->cells[(size_t)t * na + row],
-				 ax.plot.scale_max, color);
+				 ax.plot.scale_max, color, &last);
 		fputs(color ? "\033[0m\n" : "\n", stdout);
 	}
 	/* the time axis: tick labels at their columns */
@@ -255,8 +267,10 @@ static void print_heatmap(const struct report *rp,
 		free(xline);
 	}
 	printf("%*s  ", lw - 2, "scale");
+	last = -1;
 	for (int i = 0; i <= 9; i++)
-		put_cell(i / 9.0 * ax.plot.scale_max, ax.plot.scale_max, color);
+		put_cell(i / 9.0 * ax.plot.scale_max, ax.plot.scale_max, color,
+			 &last);
 	printf("%s 0%% .. %.1f%% of samples accessed\n", color ? "\033[0m" : "",
 	       ax.plot.legend_max);
 }

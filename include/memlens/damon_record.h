@@ -38,6 +38,7 @@
  *   -EFBIG            writing would pass the size bound: nothing written
  *   -ENOSPC           the disk is full: this aggregation was not written
  *   -EEXIST           the output exists and overwrite was not asked
+ *   -EBUSY            a recorder is writing the file (it holds it)
  */
 #ifndef MEMLENS_DAMON_RECORD_H
 #define MEMLENS_DAMON_RECORD_H

@@ -138,9 +138,10 @@ static int setup(struct ml_damon_rec_writer *w,
 		 "PRAGMA page_size = %d;"
 		 "PRAGMA application_id = %d;"
 		 "PRAGMA user_version = %d;"
+		 /* before WAL: then the WAL index lives in our heap */
+		 "PRAGMA locking_mode = EXCLUSIVE;"
 		 "PRAGMA journal_mode = WAL;"
 		 "PRAGMA synchronous = NORMAL;"
-		 "PRAGMA locking_mode = EXCLUSIVE;"
 		 "PRAGMA journal_size_limit = %u;",
 		 PAGE_SIZE_BYTES, ML_DAMON_REC_APP_ID, ML_DAMON_REC_SCHEMA,
 		 WAL_LIMIT_BYTES);

@@ -57,6 +57,8 @@ const char *ml_damon_rec_strerror(int err)
 		return "the recording reached its size bound";
 	case -ENOSPC:
 		return "no space left on the device";
+	case -EBUSY:
+		return "being recorded: a recorder holds the file until it ends";
 	default:
 		return strerror(err < 0 ? -err : err);
 	}

@@ -104,8 +104,8 @@ static void axes(FILE *f, const struct ml_plot_heatmap *h,
 		l->x0 + pw / 2, l->height - 25);
 	put_text(f, h->x_title);
 	fputs("</text>\n", f);
-	fprintf(f, "<text x=\"20\" y=\"%d\" text-anchor=\"middle\" "
-		   "transform=\"rotate(-90 20 %d)\" " FONT ">",
+	fprintf(f, "<text x=\"60\" y=\"%d\" text-anchor=\"middle\" "
+		   "transform=\"rotate(-90 60 %d)\" " FONT ">",
 		l->y0 + ph / 2, l->y0 + ph / 2);
 	put_text(f, h->y_title);
 	fputs("</text>\n", f);
