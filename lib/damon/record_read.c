@@ -196,9 +196,57 @@ static int finish_open(struct ml_damon_rec *r, struct ml_damon_rec **out)
 	return 0;
 }
 
-int ml_damon_rec_open(const char *path, struct ml_damon_rec **out)
+static bool has_wal(const char *path)
+{
+	char wal[4096];
+
+	if ((size_t)snprintf(wal, sizeof(wal), "%s-wal", path) >= sizeof(wal))
+		return false;
+	return access(wal, F_OK) == 0;
+}
+
+/*
+ * A finished recording is one file, opened read-only. One the recorder
+ * could not end (killed, disk full) still has its -wal and no -shm: the
+ * recorder kept its WAL index in its heap. SQLite opens such a file
+ * read-only only by creating a -shm, which a full disk or a read-only
+ * directory refuses; so it is opened read-write with exclusive locking
+ * (our index in our heap too) and no checkpoint on close: only SELECTs
+ * run, and the file stays as the recorder left it.
+ */
+static int open_file(const char *path, bool unended, struct ml_damon_rec **out)
 {
 	struct ml_damon_rec *r;
+	int rc;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	rc = sqlite3_open_v2(path, &r->db, unended ? SQLITE_OPEN_READWRITE :
+			     SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		ml_damon_rec_close(r);
+		return rec_errno(rc);
+	}
+	if (unended) {
+		sqlite3_db_config(r->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+				  NULL);
+		sqlite3_exec(r->db, "PRAGMA locking_mode = EXCLUSIVE", NULL,
+			     NULL, NULL);
+	}
+	/*
+	 * Read through a mapping: an hour of 1,000 regions is 70,000 pages,
+	 * and a pread() each costs more than the decoding (this VM: 5 us).
+	 * The risk SQLite documents, SIGBUS when another process truncates
+	 * the file under us, is one a recording that is not being written
+	 * does not run.
+	 */
+	sqlite3_exec(r->db, "PRAGMA mmap_size = 4294967296", NULL, NULL, NULL);
+	return finish_open(r, out);
+}
+
+int ml_damon_rec_open(const char *path, struct ml_damon_rec **out)
+{
 	struct stat st;
 	int fd, rc;
 
@@ -213,25 +261,15 @@ int ml_damon_rec_open(const char *path, struct ml_damon_rec **out)
 		return -errno;
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
-	if (st.st_size == 0)
+	if (st.st_size == 0 && !has_wal(path))
 		return -EMEDIUMTYPE;
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL);
-	if (rc != SQLITE_OK) {
-		ml_damon_rec_close(r);
-		return rec_errno(rc);
+	if (has_wal(path)) {
+		/* unended: read-write only to keep the WAL index in our heap */
+		rc = open_file(path, true, out);
+		if (rc != -EIO && rc != -ENOENT && rc != -EACCES)
+			return rc;
 	}
-	/*
-	 * Read through a mapping: an hour of 1,000 regions is 70,000 pages,
-	 * and a pread() each costs more than the decoding (this VM: 5 us).
-	 * The risk SQLite documents, SIGBUS when another process truncates
-	 * the file under us, is one a recording that is not being written
-	 * does not run.
-	 */
-	sqlite3_exec(r->db, "PRAGMA mmap_size = 4294967296", NULL, NULL, NULL);
-	return finish_open(r, out);
+	return open_file(path, false, out);
 }
 
 int ml_damon_rec_open_mem(const void *buf, size_t len,
