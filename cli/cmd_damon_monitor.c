@@ -72,9 +72,13 @@ static void print_human(struct monitor *m, const struct ml_damon_snapshot *s)
 		if (trows > 6)
 			limit = (size_t)trows - 5;
 	}
-	printf("time %.1fs  %s %d (%s)  regions %zu  working set %s of %s\n",
-	       (double)s->time_us / 1e6, m->d.child ? "command" : "pid",
-	       (int)s->pid, m->d.ops ? m->d.ops->name : "?", s->nr_regions,
+	printf("time %.1fs  ", (double)s->time_us / 1e6);
+	if (s->pid)
+		printf("%s %d (%s)", m->d.child ? "command" : "pid",
+		       (int)s->pid, m->d.ops ? m->d.ops->name : "?");
+	else
+		printf("%s", m->d.ops ? m->d.ops->name : "?");
+	printf("  regions %zu  working set %s of %s\n", s->nr_regions,
 	       cli_size(b1, damon_snapshot_wss(s), m->bytes),
 	       cli_size(b2, total, m->bytes));
 	for (size_t i = 0; i < ml_damon_nr_schemes(m->d.ctx); i++) {
@@ -144,20 +148,23 @@ int cmd_damon_monitor(struct cli_ctx *ctx, int argc, char **argv)
 		switch (c) {
 		case 'j': m.json = true; continue;
 		case 'b': m.bytes = true; continue;
-		case 'h': monitor_usage(stdout); return 0;
-		case '?': return cli_usage_error(m.d.cmd, "bad option");
+		case 'h': monitor_usage(stdout); rc = 0; goto out;
+		case '?': rc = cli_usage_error(m.d.cmd, "bad option"); goto out;
 		}
 		rc = damon_cli_opt(&m.d, c, optarg);
-		if (rc)
-			return rc == 1 ? EXIT_USAGE : rc;
+		if (rc) {
+			rc = rc == 1 ? EXIT_USAGE : rc;
+			goto out;
+		}
 	}
 	rc = damon_cli_args(&m.d, argc, argv, optind);
 	if (rc)
-		return rc;
+		goto out;
 	m.tty = !m.json && isatty(STDOUT_FILENO);
 	rc = damon_cli_setup(&m.d);
 	if (!rc)
 		rc = damon_cli_run(&m.d, on_snapshot, &m);
+out:
 	damon_cli_fini(&m.d);
 	return rc;
 }

@@ -73,11 +73,14 @@ int damon_cli_opt(struct damon_cli *d, int opt, const char *arg)
 		const char *colon = strchr(arg, ':');
 
 		if (colon) {
-			char *name = strndup(arg, (size_t)(colon - arg));
+			size_t n = (size_t)(colon - arg);
 
-			if (!name)
-				return cli_usage_error(d->cmd, "out of memory");
-			d->ops_name = name;	/* lives until exit */
+			if (n >= sizeof(d->ops_name_buf))
+				return cli_usage_error(d->cmd, "unknown --ops '%s'",
+						       arg);
+			memcpy(d->ops_name_buf, arg, n);
+			d->ops_name_buf[n] = '\0';
+			d->ops_name = d->ops_name_buf;
 			d->ops_arg = colon + 1;
 		} else {
 			d->ops_name = arg;
@@ -170,13 +173,23 @@ void damon_cli_usage(FILE *f)
 	for (size_t i = 0; (ops = ml_damon_ops_at(i)); i++)
 		fprintf(f, " %s", ops->name);
 	fprintf(f, "\n"
-		"                         sim:SCRIPT needs no target (damon.h: script)\n"
+		"                         sim:SCRIPT needs no target; SCRIPT is e.g.\n"
+		"                         'size=64G gap=20G+1G @0 0-4G:0.9 @30s 8G-9G:1'\n"
+		"                         (offsets, access probability per sample;\n"
+		"                         memlens/damon.h has the whole syntax)\n"
 		"      --sample T         sampling interval (5ms)\n"
 		"      --aggr T           aggregation interval (100ms)\n"
 		"      --update T         mapping update interval (1s, as damo;\n"
 		"                         the kernel's is 60s)\n"
 		"      --regions MIN,MAX  number of regions (10,1000; MIN >= 3)\n"
-		"      --scheme SPEC      DAMOS scheme, repeatable, e.g.\n"
+		"      --scheme SPEC      DAMOS scheme, repeatable:\n"
+		"                         ACTION[:KEY=VALUE,...], ACTION one of stat,\n"
+		"                         cold, pageout, willneed, collapse, hugepage,\n"
+		"                         nohugepage; KEYs sz=MIN-MAX, nr=MIN-MAX,\n"
+		"                         freq=MIN-MAX (%%), age=MIN-MAX (aggregations\n"
+		"                         or times), quota=SIZE[/T], quota_ms=MS[/T],\n"
+		"                         weights=SZ:FREQ:AGE, wmarks=HIGH:MID:LOW[/T]\n"
+		"                         (free memory per mille), apply=T; e.g.\n"
 		"                         pageout:freq=0-0,age=5s-max,quota=64M/1s\n"
 		"      --duration T       stop after T (default: Ctrl-C or target exit)\n"
 		"      --seed N           the sampling PRNG's seed (default: random)\n"
@@ -298,7 +311,8 @@ static int on_snapshot(const struct ml_damon_snapshot *s, void *p)
 	if (d->child && !d->child_exited &&
 	    waitpid(d->child, &d->child_status, WNOHANG) == d->child)
 		d->child_exited = true;
-	return ret;
+	/* COMMAND has ended: so has monitoring (whatever the source says) */
+	return ret ? ret : d->child_exited;
 }
 
 int damon_cli_run(struct damon_cli *d, ml_damon_snapshot_fn fn, void *arg)

@@ -56,6 +56,7 @@ struct damon_cli {
 	char **command;			/* -- COMMAND...; NULL if none */
 	const char *ops_name;		/* --ops NAME[:ARG]; NULL: automatic */
 	const char *ops_arg;
+	char ops_name_buf[32];
 	struct ml_damon_attrs attrs;
 	const char **scheme_specs;
 	size_t nr_schemes;
@@ -90,6 +91,7 @@ int damon_cli_setup(struct damon_cli *d);
  * signalled; COMMAND keeps running if it still does.
  */
 int damon_cli_run(struct damon_cli *d, ml_damon_snapshot_fn fn, void *arg);
+/* Frees what init, opt and setup allocated; safe after any of them. */
 void damon_cli_fini(struct damon_cli *d);
 
 /* Bytes of regions with nr_accesses > 0: the estimated working set. */

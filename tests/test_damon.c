@@ -6,6 +6,15 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <memlens/proc.h>
 
 #include "tap.h"
 #include "../lib/damon/internal.h"
@@ -384,9 +393,17 @@ struct collect {
 	double freq_sum[3], freq_bytes[3];
 	double boundary_err_max;
 	double wss_sum;
+	double wrong_bytes;
 	size_t measured;
 	uint64_t hash;
 };
+
+static uint64_t overlap(uint64_t a, uint64_t b, uint64_t s, uint64_t e)
+{
+	uint64_t lo = a > s ? a : s, hi = b < e ? b : e;
+
+	return hi > lo ? hi - lo : 0;
+}
 
 static int level_of(double freq)
 {
@@ -429,6 +446,18 @@ static int collect_cb(const struct ml_damon_snapshot *s, void *arg)
 
 		if (r->nr_accesses)
 			wss += r->end - r->start;
+		/* bytes whose true level differs from the region's: the
+		 * overlap with hot and warm areas, the rest being cold */
+		{
+			int lv = level_of(f);
+			uint64_t in_hot = overlap(a, b, 4 * GiB, 8 * GiB);
+			uint64_t in_warm = overlap(a, b, 24 * GiB, 36 * GiB);
+			uint64_t in_cold = (b - a) - in_hot - in_warm;
+
+			c->wrong_bytes += (double)((lv != 2 ? in_hot : 0) +
+						   (lv != 1 ? in_warm : 0) +
+						   (lv != 0 ? in_cold : 0));
+		}
 		for (size_t k = 0; k < 4; k++) {
 			int lv = areas[k].level;
 
@@ -507,6 +536,10 @@ static void test_sim_accuracy(void)
 	printf("# regions %zu..%zu, worst boundary error %.2f%% of the space\n",
 	       c.min_regions, c.max_regions, 100 * c.boundary_err_max / space);
 	CHECK(c.boundary_err_max <= 0.05 * space);
+	/* and on average, bytes put in the wrong level: under 5% too */
+	printf("# misclassified %.2f%% of the space on average\n",
+	       100 * c.wrong_bytes / (double)c.measured / space);
+	CHECK(c.wrong_bytes / (double)c.measured <= 0.05 * space);
 	for (int lv = 0; lv < 3; lv++) {
 		const double truth[3] = { 0, 0.4, 0.9 };
 
@@ -570,6 +603,45 @@ static void test_determinism(void)
 	CHECK(a != 0);
 	CHECK_U64(a, b);
 	CHECK(a != d);
+}
+
+static int count_cb(const struct ml_damon_snapshot *s, void *arg)
+{
+	(void)s;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* The real-time loop: durations are relative to each call, a stop flag
+ * that is already set returns at once. */
+static void test_run_real_time(void)
+{
+	struct ml_damon_ctx *ctx = sim_ctx("size=1G gap=1M+1M gap=9M+1M @0 0-1G:0.5", 1, NULL);
+	volatile int stop = 0;
+	struct timespec t0, t1;
+	int n = 0;
+	double ms;
+
+	CHECK(ctx != NULL);
+	if (!ctx)
+		return;
+	ml_damon_set_callback(ctx, count_cb, &n);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(ml_damon_run(ctx, 350000, &stop), 0);
+	CHECK_EQ(ml_damon_run(ctx, 350000, &stop), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	printf("# 2 x 350 ms took %.0f ms, %d aggregations\n", ms, n);
+	CHECK(ms >= 700);
+	CHECK(ml_damon_now_us(ctx) >= 700000);
+	/* 100 ms aggregations: up to 7 (fewer when wake-ups are late) */
+	CHECK(n >= 3 && n <= 7);
+	stop = 1;
+	n = 0;
+	CHECK_EQ(ml_damon_run(ctx, 0, &stop), 0);
+	CHECK_EQ(n, 0);
+	ml_damon_ctx_free(ctx);
 }
 
 /* ---- mapping changes --------------------------------------------------------------- */
@@ -788,6 +860,23 @@ static void test_scheme_quota(void)
 	/* prioritised: the cold score put the hot area last */
 	CHECK_U64(rec.hot_bytes, 0);
 	ml_damon_ctx_free(ctx);
+
+	/*
+	 * A time quota: before anything was charged, the kernel assumes
+	 * 4 MiB (PAGE_SIZE * 1024) per ms, so 1 ms per window is 4 MiB in
+	 * the first window (0.1 s to 1.1 s).
+	 */
+	ctx = rec_ctx(script);
+	CHECK(ctx != NULL);
+	if (!ctx)
+		return;
+	CHECK_EQ(ml_damos_parse("pageout:quota_ms=1/1s", NULL, &s, NULL), 0);
+	CHECK_EQ(ml_damon_add_scheme(ctx, &s), 0);
+	CHECK_EQ(ml_damon_run_virtual(ctx, 1000000), 0);
+	CHECK_EQ(ml_damon_scheme_stat(ctx, 0, &st), 0);
+	CHECK_U64(st.sz_applied, 4 << 20);
+	CHECK_EQ(st.nr_applied, 1);
+	ml_damon_ctx_free(ctx);
 }
 
 static uint32_t fake_free_permille;
@@ -856,6 +945,467 @@ static void test_scores(void)
 	ml_damon_ctx_free(ctx);
 }
 
+
+/* ---- sources that fail, end, or lack the kernel ---------------------------------- */
+
+static int nokernel_init(void **state, pid_t pid, const char *arg,
+			 const char **why)
+{
+	(void)state; (void)pid; (void)arg;
+	*why = "CONFIG_MEM_SOFT_DIRTY is not set";
+	return -EOPNOTSUPP;
+}
+
+static bool fake_alive = true;
+static int fake_check_err;
+
+static bool fake_alive_fn(void *state)
+{
+	(void)state;
+	return fake_alive;
+}
+
+static int fake_check(void *state, uint64_t now_us, const uint64_t *addrs,
+		      size_t nr, bool *accessed)
+{
+	if (fake_check_err)
+		return fake_check_err;
+	return ml_damon_sim_ops.check(state, now_us, addrs, nr, accessed);
+}
+
+static void test_sources_fail(void)
+{
+	struct ml_damon_ops nokernel = ml_damon_sim_ops, ending = ml_damon_sim_ops;
+	struct ml_damon_ctx *ctx;
+	const char *why = NULL;
+
+	nokernel.init = nokernel_init;
+	CHECK_EQ(ml_damon_ctx_new(NULL, 1, &ctx), 0);
+	/* the source's reason comes through untouched */
+	CHECK_EQ(ml_damon_add_target(ctx, &nokernel, 1, NULL, &why), -EOPNOTSUPP);
+	CHECK_STR(why, "CONFIG_MEM_SOFT_DIRTY is not set");
+	/* the automatic choice never takes sim: with no other source in
+	 * the table it says so */
+	why = NULL;
+	if (!ml_damon_ops_in_auto(1) && !ml_damon_ops_at(1)) {
+		CHECK_EQ(ml_damon_add_target(ctx, NULL, 1, NULL, &why),
+			 -EOPNOTSUPP);
+		CHECK(why != NULL);
+	}
+	/* a target that ends: -ESRCH from the step after */
+	ending.alive = fake_alive_fn;
+	ending.check = fake_check;
+	fake_alive = true;
+	fake_check_err = 0;
+	CHECK_EQ(ml_damon_add_target(ctx, &ending, 1, "size=1G gap=1M+1M gap=9M+1M", NULL), 0);
+	CHECK_EQ(ml_damon_run_virtual(ctx, 1000000), 0);
+	fake_alive = false;
+	fake_check_err = -ESRCH;
+	CHECK_EQ(ml_damon_step(ctx), -ESRCH);
+	CHECK_EQ(ml_damon_step(ctx), -ESRCH);
+	ml_damon_ctx_free(ctx);
+
+	/* a source error that is not the target's end comes back */
+	CHECK_EQ(ml_damon_ctx_new(NULL, 1, &ctx), 0);
+	fake_alive = true;
+	fake_check_err = 0;
+	CHECK_EQ(ml_damon_add_target(ctx, &ending, 1, "size=1G", NULL), 0);
+	CHECK_EQ(ml_damon_step(ctx), 0);
+	fake_check_err = -EIO;
+	CHECK_EQ(ml_damon_step(ctx), -EIO);
+	fake_check_err = 0;
+	ml_damon_ctx_free(ctx);
+}
+
+/* ---- madvise and process_madvise ---------------------------------------------------- */
+
+/* Resident pages of [addr, addr + len) in this process (mincore). */
+static size_t resident_pages(void *addr, size_t len)
+{
+	unsigned char vec[1024];
+	size_t n = 0;
+
+	if (len / 4096 > sizeof(vec) || mincore(addr, len, vec))
+		return SIZE_MAX;
+	for (size_t i = 0; i < len / 4096; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+static void test_madvise(void)
+{
+	const size_t len = 4 << 20;	/* 1024 pages */
+	char path[] = "/tmp/test_damon_XXXXXX";
+	uint64_t applied = 0;
+	int fd = mkstemp(path), st;
+	char *p;
+	pid_t child;
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	unlink(path);
+	CHECK_EQ(ftruncate(fd, (off_t)len), 0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	CHECK(p != MAP_FAILED);
+	if (p == MAP_FAILED) {
+		close(fd);
+		return;
+	}
+	/* read faults map the page cache pages (file-backed, clean) */
+	for (size_t i = 0; i < len; i += 4096)
+		(void)*(volatile char *)(p + i);
+	CHECK_EQ(resident_pages(p, len), 1024);
+
+	/* stat applies nothing; hugepage on another process is refused */
+	CHECK_EQ(ml_damos_madvise(0, ML_DAMOS_STAT, (uintptr_t)p,
+				  (uintptr_t)p + len, &applied), 0);
+	CHECK_U64(applied, 0);
+	CHECK_EQ(ml_damos_madvise(1, ML_DAMOS_HUGEPAGE, (uintptr_t)p,
+				  (uintptr_t)p + len, &applied), -EOPNOTSUPP);
+
+	/* another process: a child shares the mapping's address; paging
+	 * it out there leaves the page cache to this process's mapping,
+	 * so what we check is the advice's byte count */
+	child = geteuid() == 0 ? fork() : -1;	/* CAP_SYS_NICE needed */
+	if (child == 0) {
+		for (size_t i = 0; i < len; i += 4096)
+			(void)*(volatile char *)(p + i);
+		pause();
+		_exit(0);
+	}
+	if (child < 0)
+		goto self;
+	usleep(100000);
+	applied = 0;
+	CHECK_EQ(ml_damos_madvise(child, ML_DAMOS_COLD, (uintptr_t)p,
+				  (uintptr_t)p + len, &applied), 0);
+	CHECK_U64(applied, len);
+	applied = 0;
+	CHECK_EQ(ml_damos_madvise(child, ML_DAMOS_PAGEOUT, (uintptr_t)p,
+				  (uintptr_t)p + len, &applied), 0);
+	CHECK_U64(applied, len);
+	kill(child, SIGKILL);
+	waitpid(child, &st, 0);
+	/* a process that is gone */
+	CHECK_EQ(ml_damos_madvise(child, ML_DAMOS_COLD, (uintptr_t)p,
+				  (uintptr_t)p + len, &applied), -ESRCH);
+
+self:
+	/* the caller: pageout of a clean file mapping drops its pages */
+	applied = 0;
+	CHECK_EQ(ml_damos_madvise(0, ML_DAMOS_PAGEOUT, (uintptr_t)p,
+				  (uintptr_t)p + len, &applied), 0);
+	CHECK_U64(applied, len);
+	printf("# resident after pageout: %zu of 1024 pages\n",
+	       resident_pages(p, len));
+	CHECK(resident_pages(p, len) < 1024 / 10);
+	munmap(p, len);
+	close(fd);
+}
+
+/* ---- a scheme on a live child: pageout of its cold file pages ---------------- */
+
+/*
+ * A test source over a child's file mapping: the child reads the whole
+ * mapping once, then only its first quarter for ever; the source answers
+ * checks from that truth and applies actions with ml_damos_madvise().
+ */
+struct child_src {
+	pid_t pid;
+	uint64_t start, hot_end, end;
+};
+
+static struct child_src child_src;
+
+static int child_init(void **state, pid_t pid, const char *arg,
+		      const char **why)
+{
+	(void)pid; (void)arg; (void)why;
+	*state = &child_src;
+	return 0;
+}
+
+static int child_ranges(void *state, uint64_t now_us,
+			struct ml_damon_range *buf, size_t cap, size_t *nr)
+{
+	struct child_src *c = state;
+
+	(void)now_us;
+	if (cap >= 1) {
+		buf[0].start = c->start;
+		buf[0].end = c->end;
+	}
+	*nr = 1;
+	return 0;
+}
+
+static int child_check(void *state, uint64_t now_us, const uint64_t *addrs,
+		       size_t nr, bool *accessed)
+{
+	struct child_src *c = state;
+
+	(void)now_us;
+	for (size_t i = 0; i < nr; i++)
+		accessed[i] = addrs[i] < c->hot_end;
+	return 0;
+}
+
+static int child_apply(void *state, int action, uint64_t start, uint64_t end,
+		       uint64_t *applied)
+{
+	return ml_damos_madvise(((struct child_src *)state)->pid, action,
+				start, end, applied);
+}
+
+/* The kernel's Rss of the VMA of @pid that starts at @start (smaps). */
+static uint64_t rss_of(pid_t pid, uint64_t start)
+{
+	char path[64], *text = malloc(1 << 20), *pos, *end;
+	struct ml_vma vma;
+	uint64_t rss = 0;
+	ssize_t n = 0, r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || !text) {
+		free(text);
+		return 0;
+	}
+	while ((r = read(fd, text + n, (1 << 20) - 1 - (size_t)n)) > 0)
+		n += r;
+	close(fd);
+	pos = text;
+	end = text + n;
+	while (ml_smaps_next(&pos, end, &vma) > 0)
+		if (vma.start == start)
+			rss = vma.mem.rss;
+	free(text);
+	return rss;
+}
+
+static void test_scheme_live_pageout(void)
+{
+	const size_t len = 64 << 20, hot = 16 << 20;
+	const struct ml_damon_ops ops = {
+		.name = "child", .sees = ML_DAMON_SEES_READS,
+		.init = child_init, .ranges = child_ranges,
+		.check = child_check, .apply = child_apply,
+	};
+	char path[] = "/var/tmp/test_damon_pageout_XXXXXX", *buf, *p;
+	uint64_t rss0, rss1, rss2;
+	struct ml_damon_ctx *ctx;
+	struct ml_damos_stat st;
+	struct ml_damos s;
+	int fd, ready[2], st_child;
+	pid_t pid;
+	char c;
+
+	if (geteuid() != 0) {
+		printf("# skipped: process_madvise() on another process needs CAP_SYS_NICE\n");
+		return;
+	}
+	/* a file on a disk file system (/var/tmp, not a tmpfs /tmp), with
+	 * real data (no holes) */
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	unlink(path);
+	buf = malloc(1 << 20);
+	memset(buf, 0x5a, 1 << 20);
+	for (size_t i = 0; i < len; i += 1 << 20)
+		CHECK_EQ(write(fd, buf, 1 << 20), 1 << 20);
+	free(buf);
+	fsync(fd);
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	CHECK(p != MAP_FAILED);
+	CHECK_EQ(pipe(ready), 0);
+	pid = fork();
+	if (pid == 0) {
+		volatile char sum = 0;
+
+		for (size_t i = 0; i < len; i += 4096)
+			sum += p[i];
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		for (;;) {
+			for (size_t i = 0; i < hot; i += 4096)
+				sum += p[i];
+			usleep(1000);
+		}
+	}
+	/* only the child maps the pages: MADV_PAGEOUT skips shared ones */
+	munmap(p, len);
+	CHECK_EQ(read(ready[0], &c, 1), 1);
+	rss0 = rss_of(pid, (uintptr_t)p);
+	printf("# child rss of the mapping %" PRIu64 " KiB\n", rss0 >> 10);
+	CHECK_U64(rss0, len);
+
+	child_src = (struct child_src){ .pid = pid, .start = (uintptr_t)p,
+					.hot_end = (uintptr_t)p + hot,
+					.end = (uintptr_t)p + len };
+	CHECK_EQ(ml_damon_ctx_new(NULL, 1, &ctx), 0);
+	CHECK_EQ(ml_damon_add_target(ctx, &ops, pid, NULL, NULL), 0);
+	/* cold for 0.5 s, at most 16 MiB per second */
+	CHECK_EQ(ml_damos_parse("pageout:nr=0-0,age=5-max,quota=16M/1s", NULL,
+				&s, NULL), 0);
+	CHECK_EQ(ml_damon_add_scheme(ctx, &s), 0);
+
+	/*
+	 * 1.5 s: the first charge window opens at the first apply (0.1 s),
+	 * the second at 1.1 s; cold regions are 5 aggregations old from
+	 * 0.6 s, so each window pages out its full quota: 2 x 16 MiB.
+	 */
+	CHECK_EQ(ml_damon_run_virtual(ctx, 1500000), 0);
+	ml_damon_scheme_stat(ctx, 0, &st);
+	rss1 = rss_of(pid, (uintptr_t)p);
+	printf("# after two windows: applied %" PRIu64 " KiB, rss %" PRIu64
+	       " KiB\n", st.sz_applied >> 10, rss1 >> 10);
+	CHECK_U64(st.sz_applied, 32 << 20);
+	/*
+	 * The kernel's own figure fell by what was paged out, or a little
+	 * more: a large page-cache folio that a region edge cuts is
+	 * reclaimed whole (at most one 2 MiB folio per edge).
+	 */
+	CHECK(rss0 - rss1 >= st.sz_applied);
+	CHECK(rss0 - rss1 <= st.sz_applied + (4 << 20));
+
+	/*
+	 * 4 s more: the whole cold 48 MiB, never the hot 16 MiB. (Regions
+	 * that stay cold are paged out again as they age again: applied
+	 * bytes count them each time, as the kernel's sz_applied does.)
+	 */
+	CHECK_EQ(ml_damon_run_virtual(ctx, 4000000), 0);
+	ml_damon_scheme_stat(ctx, 0, &st);
+	rss2 = rss_of(pid, (uintptr_t)p);
+	printf("# later: applied %" PRIu64 " KiB, rss %" PRIu64 " KiB, "
+	       "quota exceeded %" PRIu64 "\n", st.sz_applied >> 10,
+	       rss2 >> 10, st.qt_exceeds);
+	CHECK_U64(rss0 - rss2, len - hot);
+	CHECK(st.qt_exceeds >= 2);
+	ml_damon_ctx_free(ctx);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st_child, 0);
+	close(ready[0]);
+	close(ready[1]);
+	close(fd);
+}
+
+/* ---- the command ------------------------------------------------------------------ */
+
+static int run_status(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_cli(void)
+{
+	char cmd[1024], line[65536];
+	FILE *f;
+	int n = 0;
+
+	/* impossible attributes and bad specs: usage errors */
+	snprintf(cmd, sizeof(cmd), "%s damon monitor --ops sim --regions 2,10 2>/dev/null", MEMLENS_BIN);
+	CHECK_EQ(run_status(cmd), 2);
+	snprintf(cmd, sizeof(cmd), "%s damon monitor --ops sim --sample 200ms 2>/dev/null", MEMLENS_BIN);
+	CHECK_EQ(run_status(cmd), 2);
+	snprintf(cmd, sizeof(cmd), "%s damon monitor --ops sim --scheme 'cold:nr=5-3' 2>/dev/null", MEMLENS_BIN);
+	CHECK_EQ(run_status(cmd), 2);
+	snprintf(cmd, sizeof(cmd), "%s damon monitor 2>/dev/null", MEMLENS_BIN);
+	CHECK_EQ(run_status(cmd), 2);
+	/* a bad script is the source's runtime error */
+	snprintf(cmd, sizeof(cmd), "%s damon monitor --ops 'sim:0-1G:7' 2>/dev/null", MEMLENS_BIN);
+	CHECK_EQ(run_status(cmd), 1);
+
+	/* --json: 5 aggregations of 100 ms in 0.5 s of virtual time */
+	snprintf(cmd, sizeof(cmd), "%s damon monitor --ops 'sim:size=1G gap=300M+16M gap=700M+32M @0 0-64M:0.9' --virtual --duration 500ms --seed 3 --json",
+		 MEMLENS_BIN);
+	f = popen(cmd, "r");
+	CHECK(f != NULL);
+	while (f && fgets(line, sizeof(line), f)) {
+		n++;
+		CHECK(strstr(line, "\"regions\":[{\"start\":") != NULL);
+		CHECK(strstr(line, "\"nr_accesses\":") != NULL);
+		CHECK(strstr(line, "\"age\":") != NULL);
+		CHECK(line[strlen(line) - 1] == '\n');
+	}
+	CHECK_EQ(f ? pclose(f) : -1, 0);
+	CHECK_EQ(n, 5);
+}
+
+/* Ctrl-C: the real-time loop stops between samples, exit 0 */
+static void test_cli_sigint(void)
+{
+	int fds[2], st = 0;
+	char buf[4096];
+	ssize_t got = 0, r;
+	pid_t pid;
+
+	CHECK_EQ(pipe(fds), 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		execl(MEMLENS_BIN, MEMLENS_BIN, "damon", "monitor", "--ops",
+		      "sim", "--json", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	usleep(400000);
+	kill(pid, SIGINT);
+	while ((r = read(fds[0], buf, sizeof(buf))) > 0)
+		got += r;
+	close(fds[0]);
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* at least one aggregation (100 ms) came out in 400 ms */
+	CHECK(got > 0);
+}
+
+/*
+ * Ctrl-C at a terminal signals the whole foreground process group: the
+ * monitor stops, COMMAND (in its own group) keeps running untouched.
+ */
+static void test_cli_sigint_command(void)
+{
+	char path[64], buf[64] = "";
+	pid_t pid, target = 0;
+	int st = 0;
+	FILE *f;
+
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		setpgid(0, 0);
+		dup2(null, 1);
+		execl(MEMLENS_BIN, MEMLENS_BIN, "damon", "monitor", "--ops",
+		      "sim", "--", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	usleep(400000);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
+	f = fopen(path, "r");
+	if (f) {
+		if (fgets(buf, sizeof(buf), f))
+			target = (pid_t)atoi(buf);
+		fclose(f);
+	}
+	CHECK(target > 0);
+	kill(-pid, SIGINT);	/* what the terminal does */
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	if (target > 0) {
+		CHECK_EQ(kill(target, 0), 0);	/* still running */
+		kill(target, SIGKILL);
+	}
+}
+
 int main(void)
 {
 	static const struct tap_test tests[] = {
@@ -869,12 +1419,19 @@ int main(void)
 		TEST(test_sim_accuracy),
 		TEST(test_region_bounds),
 		TEST(test_determinism),
+		TEST(test_run_real_time),
 		TEST(test_mapping_changes),
 		TEST(test_scheme_parse),
 		TEST(test_scheme_matching),
 		TEST(test_scheme_quota),
 		TEST(test_scheme_wmarks),
 		TEST(test_scores),
+		TEST(test_sources_fail),
+		TEST(test_madvise),
+		TEST(test_scheme_live_pageout),
+		TEST(test_cli),
+		TEST(test_cli_sigint),
+		TEST(test_cli_sigint_command),
 	};
 
 	return tap_run(tests, sizeof(tests) / sizeof(tests[0]));
