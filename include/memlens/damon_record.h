@@ -4,30 +4,32 @@
  * an SQLite database, and the reader that iterates them in time order.
  *
  * The file (schema version ML_DAMON_REC_SCHEMA, PRAGMA user_version;
- * PRAGMA application_id ML_DAMON_REC_APP_ID) has two tables:
+ * PRAGMA application_id ML_DAMON_REC_APP_ID) has three tables:
  *
- *   recording  one row: when and how the recording was made (access
- *              source, intervals, region bounds, target pid and command)
- *              and how it ended (NULL while recording, or when the
- *              recorder was killed)
- *   snapshot   one row per aggregation and target: time, target, pid,
- *              max_nr_accesses, nr_regions, total_bytes and wss_bytes
- *              (derived, for plain SQL), the mapped ranges and the regions
- *              as packed blobs
+ *   recording         one row: when and how the recording was made
+ *                     (access source, intervals, region bounds, target pid
+ *                     and command) and how it ended (NULL while recording,
+ *                     or when the recorder was killed)
+ *   snapshot          one row per aggregation and target: time, target,
+ *                     pid, max_nr_accesses, nr_regions, total_bytes and
+ *                     wss_bytes (derived, for plain SQL), the mapped
+ *                     ranges as a packed blob
+ *   snapshot_regions  the regions of each snapshot as a packed blob
  *
  * Regions are a blob per snapshot, not a row each: a one-hour recording at
  * 100 ms with 1,000 regions is 36 million regions, which SQLite steps
  * through at ~150 ns a row (5 s) but which decode from blobs at ~10 ns;
- * and one insert per aggregation costs a quarter of a thousand. The blob
- * format is in the README: format byte (1), shift byte s, then per region
- * the unsigned LEB128 varints (start - previous end) >> s, (end - start)
- * >> s, nr_accesses, age; ranges the same without the last two.
+ * and inserting a thousand rows costs ten times one blob. The blob format
+ * is in the README: format byte (1), shift byte s, then per region the
+ * unsigned LEB128 varints (start - previous end) >> s, (end - start) >> s,
+ * nr_accesses, age; ranges the same without the last two.
  *
  * Writing: each aggregation (all its targets' snapshots) is one
  * transaction in WAL mode with synchronous=NORMAL, so a recorder killed at
  * any point leaves a file with every aggregation but the one under way; a
  * clean end checkpoints and returns to one self-contained file
- * (journal_mode=DELETE).
+ * (journal_mode=DELETE). The writer holds the file (exclusive locking)
+ * until it is freed: readers get -EBUSY meanwhile.
  *
  * Errors are negative errno values; these mean something specific here
  * (ml_damon_rec_strerror() words them):

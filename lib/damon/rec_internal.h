@@ -7,7 +7,16 @@
 #define MEMLENS_DAMON_REC_INTERNAL_H
 
 #include <errno.h>
+#include <stddef.h>
 #include <sqlite3.h>
+
+/*
+ * Field @f of an options struct, or @def when @o is NULL or was built by
+ * a caller that knew an older, shorter struct (its .sz ends before @f).
+ */
+#define OPT(o, f, def)							\
+	((o) && (o)->sz >= offsetof(__typeof__(*(o)), f) + sizeof((o)->f) ? \
+	 (o)->f : (def))
 
 /*
  * The regions blobs (~5 KB per 1,000 regions) have a table of their own:

@@ -195,7 +195,7 @@ int ml_damon_rec_create(const char *path, const struct ml_damon_rec_info *info,
 	*out = NULL;
 	if (!path || !info)
 		return -EINVAL;
-	if (opts && opts->overwrite) {
+	if (OPT(opts, overwrite, false)) {
 		err = remove_old(path);
 		if (err)
 			return err;
@@ -210,8 +210,7 @@ int ml_damon_rec_create(const char *path, const struct ml_damon_rec_info *info,
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	if (opts && opts->sz > offsetof(struct ml_damon_rec_opts, max_size_bytes))
-		w->max_size_bytes = opts->max_size_bytes;
+	w->max_size_bytes = OPT(opts, max_size_bytes, 0);
 	if (w->max_size_bytes && w->max_size_bytes < 4 * PAGE_SIZE_BYTES) {
 		err = -EFBIG;	/* not even the schema fits */
 		goto fail;

@@ -363,10 +363,10 @@ int ml_damon_rec_iter(struct ml_damon_rec *r,
 		[ML_DAMON_REC_REGIONS | ML_DAMON_REC_RANGES] =
 			", s.ranges, r.regions",
 	};
-	uint32_t what = opts ? opts->what : ML_DAMON_REC_REGIONS;
-	int target = opts ? opts->target_id : -1;
-	uint64_t from = opts ? opts->from_us : 0;
-	uint64_t to = opts && opts->to_us ? opts->to_us : INT64_MAX;
+	uint32_t what = OPT(opts, what, (uint32_t)ML_DAMON_REC_REGIONS);
+	int target = OPT(opts, target_id, -1);
+	uint64_t from = OPT(opts, from_us, 0);
+	uint64_t to = OPT(opts, to_us, 0) ? OPT(opts, to_us, 0) : INT64_MAX;
 	char q[640];
 	int rc;
 

@@ -19,6 +19,8 @@
 
 #include <memlens/damon_report.h>
 
+#include "rec_internal.h"
+
 const unsigned int ml_damon_pcts[ML_DAMON_NR_PCTS] = { 0, 25, 50, 75, 90,
 						       99, 100 };
 
@@ -318,17 +320,17 @@ int ml_damon_heatmap(struct ml_damon_rec *r,
 	int err;
 
 	memset(h, 0, sizeof(*h));
-	err = pick_target(r, opts ? opts->target_id : -1, &target);
+	err = pick_target(r, OPT(opts, target_id, -1), &target);
 	if (err)
 		return err;
 	h->target_id = target;
-	h->nr_time_bins = opts && opts->nr_time_bins ? opts->nr_time_bins : 80;
-	h->nr_addr_bins = opts && opts->nr_addr_bins ? opts->nr_addr_bins : 40;
+	h->nr_time_bins = OPT(opts, nr_time_bins, 0u) ? opts->nr_time_bins : 80;
+	h->nr_addr_bins = OPT(opts, nr_addr_bins, 0u) ? opts->nr_addr_bins : 40;
 	if (h->nr_time_bins > 1u << 16 || h->nr_addr_bins > 1u << 16)
 		return -EINVAL;
 	o.target_id = (int)target;
-	o.from_us = opts ? opts->from_us : 0;
-	o.to_us = opts ? opts->to_us : 0;
+	o.from_us = OPT(opts, from_us, 0);
+	o.to_us = OPT(opts, to_us, 0);
 	err = heatmap_scan(r, &o, aggr_us, h);
 	if (err)
 		return err;
@@ -530,18 +532,18 @@ static int wss_pcts(struct ml_damon_wss *w)
 int ml_damon_wss(struct ml_damon_rec *r, const struct ml_damon_wss_opts *opts,
 		 struct ml_damon_wss *out)
 {
-	uint32_t min_acc = opts ? opts->min_nr_accesses : 0;
+	uint32_t min_acc = OPT(opts, min_nr_accesses, 0u);
 	ML_OPTS(ml_damon_rec_iter_opts, o,
 		.what = min_acc > 1 ? ML_DAMON_REC_REGIONS : 0,
-		.from_us = opts ? opts->from_us : 0,
-		.to_us = opts ? opts->to_us : 0);
+		.from_us = OPT(opts, from_us, 0),
+		.to_us = OPT(opts, to_us, 0));
 	const struct ml_damon_rec_snapshot *s;
 	size_t cap = 0;
 	unsigned target;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = pick_target(r, opts ? opts->target_id : -1, &target);
+	err = pick_target(r, OPT(opts, target_id, -1), &target);
 	if (err)
 		return err;
 	out->target_id = target;

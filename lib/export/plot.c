@@ -8,6 +8,7 @@
  * Nine stops, linear in between.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "plot.h"
@@ -63,8 +64,10 @@ int ml_plot_xterm256(double v)
 void plot_layout(const struct ml_plot_heatmap *h,
 		 const struct ml_plot_opts *opts, struct plot_layout *l)
 {
-	int w = opts && opts->width_px ? (int)opts->width_px : 1000;
-	int ht = opts && opts->height_px ? (int)opts->height_px : 600;
+	/* callers built against a shorter struct: its .sz says so */
+	bool has_size = opts && opts->sz >= sizeof(*opts);
+	int w = has_size && opts->width_px ? (int)opts->width_px : 1000;
+	int ht = has_size && opts->height_px ? (int)opts->height_px : 600;
 
 	(void)h;
 	if (w < 400)
