@@ -302,6 +302,9 @@ int cmd_damon_record(struct cli_ctx *ctx, int argc, char **argv)
 	if (err) {
 		if (err == -EEXIST)
 			cli_errorf("%s: exists (--force replaces it)", r.path);
+		else if (err == -EFBIG)
+			cli_errorf("%s: --max-size is below what an empty "
+				   "recording takes (16K)", r.path);
 		else
 			cli_errorf("%s: %s", r.path, ml_damon_rec_strerror(err));
 		rc = 1;
