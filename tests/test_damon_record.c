@@ -759,13 +759,13 @@ static void test_max_size(void)
 
 /*
  * A full disk: a 192 KiB tmpfs in a mount namespace of a child process
- * (root only; the mount disappears with the child, nothing to clean up).
+ * (root only; no one else sees the mount, which goes with the child).
  * tmpfs fails writes with ENOSPC exactly like a full disk; RLIMIT_FSIZE
  * would give EFBIG and SIGXFSZ instead, another path through SQLite.
  * The child records until the disk is full, ends, and reads the file
  * back; its exit status tells what went wrong (0: all as expected).
  */
-static int full_disk_child(void)
+static int full_disk_record(const char *mnt)
 {
 	ML_OPTS(ml_damon_rec_opts, o, .overwrite = true);
 	struct ml_damon_rec_writer *w;
@@ -773,17 +773,9 @@ static int full_disk_child(void)
 	struct ml_damon_rec_stats rs;
 	struct ml_damon_rec *r;
 	uint64_t written;
-	char mnt[] = "/tmp/test_damon_full.XXXXXX", path[64];
+	char path[64];
 	int err = 0;
 
-	if (!mkdtemp(mnt))
-		return 10;
-	if (unshare(CLONE_NEWNS) ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-	    mount("tmpfs", mnt, "tmpfs", 0, "size=192k")) {
-		rmdir(mnt);
-		return 77;	/* skip */
-	}
 	snprintf(path, sizeof(path), "%s/full.db", mnt);
 	if (ml_damon_rec_create(path, &pattern_info, &o, &w))
 		return 11;
@@ -815,14 +807,30 @@ static int full_disk_child(void)
 		printf("# full disk: reopening: %s\n", ml_damon_rec_strerror(err));
 		return 14;
 	}
-	if (ml_damon_rec_stats(r, &rs) || rs.nr_snapshots != written)
-		return 15;
+	err = ml_damon_rec_stats(r, &rs);
 	ml_damon_rec_close(r);
-	if (read_all(path))
-		return 16;
+	if (err || rs.nr_snapshots != written)
+		return 15;
+	return read_all(path) ? 16 : 0;
+}
+
+static int full_disk_child(void)
+{
+	char mnt[] = "/tmp/test_damon_full.XXXXXX";
+	int ret;
+
+	if (!mkdtemp(mnt))
+		return 10;
+	if (unshare(CLONE_NEWNS) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("tmpfs", mnt, "tmpfs", 0, "size=192k")) {
+		rmdir(mnt);
+		return 77;	/* skip */
+	}
+	ret = full_disk_record(mnt);
 	umount(mnt);
 	rmdir(mnt);
-	return 0;
+	return ret;
 }
 
 static void test_full_disk(void)
