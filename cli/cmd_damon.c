@@ -13,6 +13,8 @@ static const struct cli_cmd damon_cmds[] = {
 	{ "start", cmd_damon_start, "start a kdamond of the kernel's DAMON (sysfs)" },
 	{ "status", cmd_damon_status, "every kdamond, ours and foreign (only reads)" },
 	{ "stop", cmd_damon_stop, "stop the kdamonds memlens started" },
+	{ "record", cmd_damon_record, "record every aggregation into an SQLite file" },
+	{ "report", cmd_damon_report, "heatmap, working set, regions of a recording" },
 	{ NULL, NULL, NULL },
 };
 
