@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <memlens/damon_record.h>
+#include <memlens/damon_sysfs.h>
 
 #include "damon_common.h"
 
@@ -224,35 +226,6 @@ static int parse_args(struct record *r, int argc, char **argv)
 	return damon_cli_args(&r->d, argc, argv, optind);
 }
 
-/*
- * HOOK (--kernel): the kernel's DAMON, kdamond @r->kdamond, one
- * aggregation per call of the DAMON sysfs driver's
- *   int ml_damon_sysfs_tried_regions(struct ml_damon_sysfs *s,
- *           unsigned int index, ml_damon_snapshot_fn fn, void *arg);
- * (include/memlens/damon_sysfs.h, branch damon-kernel) with on_snapshot
- * and @r, looped until --duration, Ctrl-C or a write error, the recording
- * row taking ops "kernel:<operations>" and the context's attributes. The
- * driver is not in this branch: until it is merged, -ENOTSUP.
- */
-static int kernel_record_loop(struct record *r)
-{
-	(void)r;
-	return -ENOTSUP;
-}
-
-static int record_kernel(struct record *r)
-{
-	int err = kernel_record_loop(r);
-
-	if (err == -ENOTSUP)
-		cli_errorf("%s: --kernel: recording the kernel's DAMON is not "
-			   "built into this memlens yet (it needs the DAMON "
-			   "sysfs driver)", r->d.cmd);
-	else if (err)
-		cli_error("--kernel", err);
-	return err ? 1 : 0;
-}
-
 static void summary(const struct record *r, enum ml_damon_rec_end why,
 		    const char *detail)
 {
@@ -266,6 +239,160 @@ static void summary(const struct record *r, enum ml_damon_rec_end why,
 		detail);
 }
 
+/* ---- --kernel: the kernel's DAMON ------------------------------------------ */
+
+static volatile sig_atomic_t kernel_stop;
+
+static void on_kernel_signal(int sig)
+{
+	(void)sig;
+	kernel_stop = 1;
+}
+
+static uint64_t monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int on_kernel_snapshot(const struct ml_damon_snapshot *s, void *arg)
+{
+	int stop = on_snapshot(s, arg);
+
+	return stop || kernel_stop;
+}
+
+/* The running kdamond @index of @k, or NULL. */
+static const struct ml_kdamond *find_kdamond(const struct ml_kdamonds *k,
+					     unsigned int index)
+{
+	for (size_t i = 0; i < k->nr; i++)
+		if (k->kdamonds[i].index == index)
+			return &k->kdamonds[i];
+	return NULL;
+}
+
+/*
+ * Record kdamond @r->kdamond: one call of ml_damon_sysfs_tried_regions()
+ * per aggregation (it waits for the kernel's next one), until --duration,
+ * Ctrl-C, the kdamond stopping or a write error. Only reads sysfs, apart
+ * from the kdamond's own state commands (update_schemes_tried_regions),
+ * which is how the kernel hands out results.
+ */
+static int record_kernel(struct cli_ctx *ctx, struct record *r)
+{
+	ML_OPTS(ml_damon_sysfs_opts, sopts, .proc = ctx->proc,
+		.sys_root = ctx->sys_root);
+	ML_OPTS(ml_damon_rec_opts, wopts, .overwrite = r->force,
+		.max_size_bytes = r->max_size_bytes);
+	struct sigaction sa = { .sa_handler = on_kernel_signal }, old_int, old_term;
+	struct ml_damon_rec_info info = { 0 };
+	struct ml_kdamonds k = { 0 };
+	const struct ml_kdamond *kd;
+	const struct ml_kdamond_ctx *c;
+	struct ml_damon_sysfs *s = NULL;
+	enum ml_damon_rec_end why = ML_DAMON_REC_END_SIGNAL;
+	char ops[48], detail[160] = "";
+	uint64_t t0;
+	int err, rc = 1;
+
+	err = ml_damon_sysfs_open(&sopts, &s);
+	if (!err)
+		err = ml_damon_sysfs_read(s, &k);
+	if (err) {
+		cli_errorf("%s: --kernel: %s%s", r->d.cmd, strerror(-err),
+			   err == -ENOENT ? " (no DAMON sysfs: CONFIG_DAMON_SYSFS)" : "");
+		goto out;
+	}
+	kd = find_kdamond(&k, r->kdamond);
+	if (!kd || !kd->running || !kd->nr_contexts) {
+		cli_errorf("%s: --kernel: kdamond %u is not running (see 'memlens "
+			   "damon status'; 'memlens damon start' starts one)",
+			   r->d.cmd, r->kdamond);
+		goto out;
+	}
+	c = &kd->contexts[0];
+	snprintf(ops, sizeof(ops), "kernel:%s", c->operations);
+	info.ops = ops;
+	info.sample_us = c->sample_us;
+	info.aggr_us = c->aggr_us;
+	info.update_us = c->update_us;
+	info.min_nr_regions = (uint32_t)c->min_nr_regions;
+	info.max_nr_regions = (uint32_t)c->max_nr_regions;
+	info.pid = c->nr_targets ? c->targets[0].pid : 0;
+	err = ml_damon_rec_create(r->path, &info, &wopts, &r->w);
+	if (err) {
+		if (err == -EEXIST)
+			cli_errorf("%s: exists (--force replaces it)", r->path);
+		else
+			cli_errorf("%s: %s", r->path, ml_damon_rec_strerror(err));
+		goto out;
+	}
+
+	kernel_stop = 0;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	t0 = monotonic_us();
+	while (!kernel_stop) {
+		err = ml_damon_sysfs_tried_regions(s, r->kdamond,
+						   on_kernel_snapshot, r);
+		if (r->write_err)
+			break;
+		if (err == -ESRCH) {
+			why = ML_DAMON_REC_END_TARGET_EXITED;
+			snprintf(detail, sizeof(detail), "kdamond %u stopped",
+				 r->kdamond);
+			break;
+		}
+		if (err < 0 && err != -EINTR) {
+			why = ML_DAMON_REC_END_ERROR;
+			snprintf(detail, sizeof(detail), "reading kdamond %u: %s",
+				 r->kdamond, strerror(-err));
+			break;
+		}
+		if (r->d.duration_us && monotonic_us() - t0 >= r->d.duration_us) {
+			why = ML_DAMON_REC_END_DURATION;
+			snprintf(detail, sizeof(detail), "%.3f s",
+				 (double)r->d.duration_us / 1e6);
+			break;
+		}
+	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (r->write_err == -EFBIG) {
+		why = ML_DAMON_REC_END_MAX_SIZE;
+	} else if (r->write_err == -ENOSPC) {
+		why = ML_DAMON_REC_END_DISK_FULL;
+	} else if (r->write_err) {
+		why = ML_DAMON_REC_END_ERROR;
+		snprintf(detail, sizeof(detail), "writing: %s",
+			 ml_damon_rec_strerror(r->write_err));
+	}
+	if (why == ML_DAMON_REC_END_SIGNAL)
+		snprintf(detail, sizeof(detail), "interrupted");
+	err = ml_damon_rec_end(r->w, why, detail);
+	if (r->write_err)
+		cli_errorf("%s: %s: recording stopped; the %" PRIu64
+			   " aggregations written are kept", r->path,
+			   ml_damon_rec_strerror(r->write_err),
+			   ml_damon_rec_nr_written(r->w));
+	if (err)
+		cli_errorf("%s: could not store why the recording ended: %s",
+			   r->path, ml_damon_rec_strerror(err));
+	if (!r->quiet)
+		summary(r, why, detail);
+	rc = why == ML_DAMON_REC_END_ERROR || why == ML_DAMON_REC_END_DISK_FULL;
+out:
+	ml_damon_rec_writer_free(r->w);
+	r->w = NULL;
+	ml_kdamonds_free(&k);
+	ml_damon_sysfs_close(s);
+	return rc;
+}
+
 int cmd_damon_record(struct cli_ctx *ctx, int argc, char **argv)
 {
 	ML_OPTS(ml_damon_rec_opts, wopts);
@@ -275,13 +402,14 @@ int cmd_damon_record(struct cli_ctx *ctx, int argc, char **argv)
 	char detail[160], *cmdline = NULL;
 	int rc, err;
 
-	(void)ctx;
 	damon_cli_init(&r.d, "damon record");
 	rc = parse_args(&r, argc, argv);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (r.kernel)
-		return record_kernel(&r);
+	if (r.kernel) {
+		rc = record_kernel(ctx, &r);
+		goto out;
+	}
 	rc = damon_cli_setup(&r.d);
 	if (rc)
 		goto out;

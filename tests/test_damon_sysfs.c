@@ -15,12 +15,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <memlens/damon_record.h>
 #include <memlens/damon_sysfs.h>
 
 #include "tap.h"
@@ -941,6 +943,74 @@ static void test_cli_cycle(void)
 	fake_stop(&fk);
 }
 
+/*
+ * memlens damon record --kernel: a kdamond's tried regions, aggregation
+ * by aggregation, into a recording that holds exactly the regions the
+ * (fake) kernel gave; then the kdamond stops and recording refuses.
+ */
+static void test_cli_record_kernel(void)
+{
+	static char out[65536];
+	char path[PATH_MAX], db[PATH_MAX], cmd[PATH_MAX * 3];
+	const struct ml_damon_rec_snapshot *snap;
+	struct ml_damon_rec *rec = NULL;
+	size_t nr_snaps = 0, nr_good = 0;
+	struct fake fk;
+	FILE *p;
+	int err, st;
+
+	fake_start(&fk, NULL);
+	CHECK_EQ(memlens(&fk, out, sizeof(out), "start -p %d", (int)getpid()), 0);
+	/* the kernel's regions: 64 KiB seen in 5 of 20 samples, then 384 KiB
+	 * not seen for 7 aggregations */
+	snprintf(path, sizeof(path), "%s/fake-regions", fk.root);
+	putf(path, "0 0 65536 131072 5 2\n0 0 131072 524288 0 7\n");
+	snprintf(db, sizeof(db), "%s/rec.db", fk.root);
+	snprintf(cmd, sizeof(cmd), "%s --sys-root %s damon record --kernel "
+		 "--duration 300ms -q -o %s 2>&1", MEMLENS_BIN, fk.root, db);
+	p = popen(cmd, "r");
+	CHECK(p != NULL);
+	if (p) {
+		out[fread(out, 1, sizeof(out) - 1, p)] = '\0';
+		st = pclose(p);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		if (out[0])
+			printf("# %s", out);
+	}
+	CHECK_EQ(ml_damon_rec_open(db, &rec), 0);
+	if (rec) {
+		CHECK_STR(ml_damon_rec_info(rec)->ops, "kernel:vaddr");
+		CHECK_STR(ml_damon_rec_info(rec)->end_reason, "duration");
+		CHECK_EQ(ml_damon_rec_iter(rec, NULL), 0);
+		ml_damon_rec_for_each(rec, snap, err) {
+			const struct ml_damon_region *r = snap->s.regions;
+
+			nr_snaps++;
+			nr_good += snap->s.nr_regions == 2 &&
+				   snap->s.max_nr_accesses == 20 &&
+				   r[0].start == 65536 && r[0].end == 131072 &&
+				   r[0].nr_accesses == 5 && r[0].age == 2 &&
+				   r[1].start == 131072 && r[1].end == 524288 &&
+				   r[1].nr_accesses == 0 && r[1].age == 7;
+		}
+		CHECK_EQ(err, 0);
+		CHECK(nr_snaps > 0);
+		CHECK_EQ(nr_good, nr_snaps);
+		ml_damon_rec_close(rec);
+	}
+	CHECK_EQ(memlens(&fk, out, sizeof(out), "stop"), 0);
+	snprintf(cmd, sizeof(cmd), "%s --sys-root %s damon record --kernel "
+		 "-f -o %s 2>&1", MEMLENS_BIN, fk.root, db);
+	p = popen(cmd, "r");
+	if (p) {
+		out[fread(out, 1, sizeof(out) - 1, p)] = '\0';
+		st = pclose(p);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+		CHECK(strstr(out, "kdamond 0 is not running") != NULL);
+	}
+	fake_stop(&fk);
+}
+
 /* A kdamond another tool started is shown as foreign and left alone. */
 static void test_cli_foreign(void)
 {
@@ -985,4 +1055,5 @@ TAP_MAIN(
 	TEST(test_modules),
 	TEST(test_cli_cycle),
 	TEST(test_cli_foreign),
+	TEST(test_cli_record_kernel),
 )

@@ -68,6 +68,24 @@ s=$($MEMLENS damon status --state-file "$st" --json)
 check_eq "status: tried regions as in sysfs" \
 	"$(echo "$s" | grep -o '"nr_accesses":[0-9]*,"age"' | wc -l)" "$n"
 
+# record --kernel: a few aggregations of the kdamond's tried regions; the
+# recording's regions hold the hot range, accessed
+$MEMLENS damon record --kernel="$idx" --duration 3s -q -o rec.db
+check "record --kernel exits 0" test $? -eq 0
+$MEMLENS damon report rec.db raw --json >raw.json
+check "report raw of the kernel recording exits 0" test $? -eq 0
+# (the last aggregation's accessed regions only: few processes under TCG)
+hot=$(sed 's/{"time_us"/\n{"time_us"/g' raw.json | tail -n 1 |
+	sed 's/{"start"/\n{"start"/g' | grep '^{"start"' |
+	grep -v '"nr_accesses":0,' |
+	while read -r o; do
+		rs=$(echo "$o" | json_num start) re=$(echo "$o" | json_num end)
+		acc=$(echo "$o" | json_num nr_accesses)
+		[ "$rs" -ge "$hs" ] && [ "$re" -le "$he" ] && [ "$acc" -gt 0 ] &&
+			echo y
+	done | head -n 1)
+check_eq "recorded regions hold the hot range, accessed" "$hot" y
+
 $MEMLENS damon stop --state-file "$st"
 check "stop exits 0" test $? -eq 0
 check_eq "kernel: state after stop" "$(cat $d/$idx/state)" off
