@@ -447,6 +447,44 @@ static ALLOC_TEXT __attribute__((always_inline)) inline void *finish(void *base,
 /* ---- the allocation functions --------------------------------------------------- */
 
 /*
+ * Our blocks do not start a page (alignments up to 16): ml_free() reads
+ * the header of a page-aligned pointer with a system call, since the
+ * header of a foreign one may lie on an unmapped page. glibc hands out
+ * a block whose pointer would start a page about once in 256; that block
+ * moves to one 16 bytes bigger, where the pointer is 32 or 48 bytes in,
+ * whichever does not start a page. Out of memory: the block stays.
+ */
+static inline bool starts_page(const void *base, uint32_t off)
+{
+	return !(((uintptr_t)base + off) & 4095);
+}
+
+static __attribute__((noinline)) void *move_off_page(void *base, size_t size,
+						      uint32_t *off)
+{
+	char *b = malloc(size + HDR_SIZE + 16);
+
+	*off = HDR_SIZE;
+	if (!b)
+		return base;
+	if (starts_page(b, HDR_SIZE))
+		*off = HDR_SIZE + 16;
+	memcpy(b + *off, (char *)base + HDR_SIZE, size);
+	free(base);
+	return b;
+}
+
+/* in the allocation text: a captured stack drops its frame too */
+static ALLOC_TEXT __attribute__((noinline)) void *
+finish_off_page(void *base, struct ml_alloc_tag *tag, size_t size)
+{
+	uint32_t off;
+
+	base = move_off_page(base, size, &off);
+	return finish(base, off, site(tag), size);
+}
+
+/*
  * Every entry point reaches finish() directly (this is inlined into each),
  * so that a captured stack always starts 3 frames below capture().
  */
@@ -462,6 +500,8 @@ do_malloc(struct ml_alloc_tag *tag, size_t size)
 	base = malloc(size + HDR_SIZE);
 	if (unlikely(!base))
 		return NULL;
+	if (unlikely(starts_page(base, HDR_SIZE)))
+		return finish_off_page(base, tag, size);
 	return finish(base, HDR_SIZE, site(tag), size);
 }
 
@@ -482,6 +522,8 @@ ALLOC_TEXT void *ml__calloc(struct ml_alloc_tag *tag, size_t nmemb, size_t size)
 	base = calloc(1, total + HDR_SIZE);
 	if (!base)
 		return NULL;
+	if (unlikely(starts_page(base, HDR_SIZE)))
+		return finish_off_page(base, tag, total); /* copies the zeros */
 	return finish(base, HDR_SIZE, site(tag), total);
 }
 
@@ -603,6 +645,12 @@ ALLOC_TEXT void *ml__realloc(struct ml_alloc_tag *tag, void *p, size_t size)
 		return NULL; /* p is untouched, and so are the counters */
 	if (old.rt)
 		count(old.rt, -(int64_t)old.size, -1);
+	if (unlikely(starts_page(base, HDR_SIZE))) {
+		uint32_t off;
+
+		base = move_off_page(base, size, &off);
+		return finish(base, off, t, size);
+	}
 	return finish(base, HDR_SIZE, t, size);
 }
 
