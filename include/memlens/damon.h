@@ -119,6 +119,45 @@ struct ml_damon_ops {
 	void (*fini)(void *state);
 };
 
+/* ---- access sources of real processes (lib/damon/{wp,softdirty,idle}.c) -- */
+
+/*
+ * Their init() @arg: NULL, or "proc_root=PATH,sys_root=PATH" (either key
+ * may be left out; defaults /proc and /sys) so that tests can run them on
+ * fixture trees.
+ *
+ * wp: writes of the calling process only (@pid 0 or getpid()): userfaultfd
+ *	async write-protect of the sampled pages + PAGEMAP_SCAN (6.7+).
+ *	Other processes: through the agent, libmemlens-damon.so.
+ * softdirty: writes of any process we may ptrace: clear_refs "4" and the
+ *	pagemap soft-dirty bit (CONFIG_MEM_SOFT_DIRTY). Clearing is for the
+ *	whole process at once, so each sample costs a walk of all its page
+ *	tables, and every page it writes afterwards takes a fault: use long
+ *	sample intervals on big targets, and never on a process someone
+ *	else tracks soft-dirty pages of (CRIU).
+ * idle: reads and writes of any process, root only: pagemap PFNs and
+ *	/sys/kernel/mm/page_idle/bitmap (CONFIG_IDLE_PAGE_TRACKING), what
+ *	the kernel's vaddr ops do with the young bits.
+ */
+extern const struct ml_damon_ops ml_damon_ops_wp;
+extern const struct ml_damon_ops ml_damon_ops_softdirty;
+extern const struct ml_damon_ops ml_damon_ops_idle;
+
+/* What the wp source did so far and what its cost model believes. */
+struct ml_damon_wp_stats {
+	uint64_t nr_page_checks;	/* sampled pages checked one by one */
+	uint64_t nr_range_scans;	/* ranged PAGEMAP_SCAN calls */
+	uint64_t nr_armed;		/* written pages re-protected */
+	uint64_t nr_register_failed;	/* VMAs uffd would not take */
+	uint64_t page_ns;		/* model: one per-page check, ns */
+	uint64_t scan_ns_per_mib;	/* model: ranged scan, ns per MiB */
+	uint64_t monitored_bytes;	/* what the last ranges() offered */
+	bool wp_unpopulated;		/* first writes to new pages seen */
+};
+
+/* @state: a wp source's state from its init(). 0 or -EINVAL. */
+int ml_damon_wp_stats(const void *state, struct ml_damon_wp_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the access sources of real processes (wp.c, softdirty.c, idle.c)
+ * share: the arguments they take, the ranges they offer, process_madvise.
+ * Internal to lib/damon.
+ */
+#ifndef MEMLENS_DAMON_SOURCES_H
+#define MEMLENS_DAMON_SOURCES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <memlens/damon.h>
+#include <memlens/proc.h>
+
+/* ---- arguments ------------------------------------------------------------ */
+
+/*
+ * The @arg of a real-process source's init(): NULL, "", or comma-separated
+ * key=value pairs. Keys: proc_root, sys_root (paths without commas; tests
+ * point them at fixture trees). Unknown keys give -EINVAL.
+ */
+struct src_args {
+	char proc_root[256];
+	char sys_root[256];
+};
+
+int src_args_parse(const char *arg, struct src_args *out);
+/* An ml_proc for the parsed roots. */
+int src_proc_new(const struct src_args *a, struct ml_proc **out);
+/* The proc root is the kernel's procfs (so live probes mean something). */
+bool src_proc_is_live(const struct ml_proc *p);
+
+/* ---- ranges ----------------------------------------------------------------- */
+
+/*
+ * Put @r into @buf (at most @cap entries, *@nr counting all), merging it
+ * with the previous entry when adjacent. Ranges come in address order.
+ */
+void src_range_add(struct ml_damon_range *buf, size_t cap, size_t *nr,
+		   uint64_t start, uint64_t end);
+
+/* Private anonymous writable memory other than the stack and the vdso. */
+bool src_vma_private_anon_rw(const struct ml_vma *v);
+
+/* Still there: <proc_root>/<pid> exists and is not a zombie. */
+bool src_pid_alive(struct ml_proc *p, pid_t pid);
+
+/* ---- process_madvise ------------------------------------------------------- */
+
+/*
+ * The madvise() advice for a scheme action (enum ml_damos_action), or -1
+ * when the action is not an madvise (stat) or unknown.
+ */
+int src_action_advice(int action);
+
+/*
+ * madvise(@advice) on [start, end) of the process behind @pidfd, or of the
+ * caller when @pidfd is -1. *@applied gets the bytes advised (the kernel
+ * may stop early: process_madvise returns how far it got). -EOPNOTSUPP for
+ * an action that has no madvise.
+ */
+int src_madvise(int pidfd, int action, uint64_t start, uint64_t end,
+		uint64_t *applied);
+/* A pidfd for @pid, or a negative errno (-ENOSYS before 5.3). */
+int src_pidfd_open(pid_t pid);
+
+#endif
