@@ -149,6 +149,7 @@ struct ml_damon_wp_stats {
 	uint64_t nr_range_scans;	/* ranged PAGEMAP_SCAN calls */
 	uint64_t nr_armed;		/* written pages re-protected */
 	uint64_t nr_register_failed;	/* VMAs uffd would not take */
+	uint64_t nr_bytes_armed_at_start; /* new VMAs armed whole, bytes */
 	uint64_t page_ns;		/* model: one per-page check, ns */
 	uint64_t scan_ns_per_mib;	/* model: ranged scan, ns per MiB */
 	uint64_t monitored_bytes;	/* what the last ranges() offered */

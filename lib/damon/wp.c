@@ -68,6 +68,10 @@ struct wp_state {
 	uint64_t features;
 	/* what ranges() offered last: the ranged scan's cost scales with it */
 	uint64_t monitored_bytes;
+	/* the VMAs registered by the last ranges(), to arm only new ones */
+	struct ml_damon_range *known;
+	size_t nr_known;
+	size_t cap_known;
 	/* the cost model, nanoseconds */
 	uint64_t page_ns;
 	uint64_t scan_ns_per_mib;
@@ -192,6 +196,7 @@ static void wp_fini(void *state)
 	if (s->pagemap_fd >= 0)
 		close(s->pagemap_fd);
 	ml_proc_free(s->proc);
+	free(s->known);
 	free(s);
 }
 
@@ -255,6 +260,63 @@ static int wp_register(struct wp_state *s, uint64_t start, uint64_t end)
 	return ioctl(s->uffd, UFFDIO_REGISTER, &r) < 0 ? -errno : 0;
 }
 
+/* [start, end) lies within one range of the last ranges() (sorted). */
+static bool known(const struct wp_state *s, uint64_t start, uint64_t end)
+{
+	size_t lo = 0, hi = s->nr_known;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->known[mid].end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nr_known && s->known[lo].start <= start &&
+	       end <= s->known[lo].end;
+}
+
+/*
+ * Arm every present page of a newly registered VMA, once: then a cold page
+ * is already armed when it is sampled, and arming it costs a one-pte walk
+ * instead of a re-protect and TLB flush (1.9 against 6.7 µs here). Pages
+ * not present are left alone: arming them would fill page tables with
+ * markers (a sparse 64 GiB reservation would cost its page tables), and a
+ * first write to them shows as written anyway. ~25 ms per populated GiB
+ * here; the program then takes one fault per page it writes afterwards.
+ */
+static void arm_present(struct wp_state *s, uint64_t start, uint64_t end)
+{
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+		.start = start,
+		.end = end,
+		.category_mask = PAGE_IS_PRESENT | PAGE_IS_WRITTEN,
+	};
+
+	/* no vector: nothing is returned, every matching page is armed */
+	if (ioctl(s->pagemap_fd, PAGEMAP_SCAN, &a) == 0)
+		s->stats.nr_bytes_armed_at_start += end - start;
+}
+
+static int remember(struct wp_state *s, const struct ml_damon_range *r,
+		    size_t nr)
+{
+	if (nr > s->cap_known) {
+		struct ml_damon_range *k = realloc(s->known, nr * sizeof(*k));
+
+		if (!k)
+			return -ENOMEM;
+		s->known = k;
+		s->cap_known = nr;
+	}
+	memcpy(s->known, r, nr * sizeof(*r));
+	s->nr_known = nr;
+	return 0;
+}
+
 static int wp_ranges(void *state, uint64_t now_us, struct ml_damon_range *buf,
 		     size_t cap, size_t *nr)
 {
@@ -280,6 +342,8 @@ static int wp_ranges(void *state, uint64_t now_us, struct ml_damon_range *buf,
 			s->stats.nr_register_failed++;
 			continue;
 		}
+		if (!known(s, v.start, v.end))
+			arm_present(s, v.start, v.end);
 		src_range_add(buf, cap, nr, v.start, v.end);
 		bytes += v.end - v.start;
 	}
@@ -287,7 +351,8 @@ static int wp_ranges(void *state, uint64_t now_us, struct ml_damon_range *buf,
 	if (ret < 0)
 		return ret;
 	s->monitored_bytes = bytes;
-	return 0;
+	/* a short buffer: the caller asks again, arming nothing twice */
+	return remember(s, buf, *nr < cap ? *nr : cap);
 }
 
 /* ---- arming and checking ------------------------------------------------ */
@@ -311,7 +376,14 @@ static int wp_scan(struct wp_state *s, uint64_t start, uint64_t end, bool wp,
 		.end = end,
 		.vec = (uintptr_t)s->vec,
 		.vec_len = WP_VEC,
-		.category_mask = PAGE_IS_WRITTEN | PAGE_IS_WPALLOWED,
+		/*
+		 * Written, in a registered VMA, and not the zero page: a read
+		 * of a never-touched page maps the zero page without a uffd-wp
+		 * bit, which PAGE_IS_WRITTEN alone would count as a write.
+		 */
+		.category_mask = PAGE_IS_WRITTEN | PAGE_IS_WPALLOWED |
+				 PAGE_IS_PFNZERO,
+		.category_inverted = PAGE_IS_PFNZERO,
 		.return_mask = PAGE_IS_WRITTEN,
 	};
 	int n;
