@@ -113,7 +113,7 @@ static void test_wp_finds_hot_subrange(void)
 		return;
 	/* populate half: the other half is first written under monitoring */
 	memset(base, 1, GiB / 2);
-	err = ml_damon_ops_wp.init(&state, 0, NULL, &why);
+	err = ml_damon_wp_ops.init(&state, 0, NULL, &why);
 	CHECK_EQ(err, 0);
 	if (err) {
 		printf("# wp init: %s (%s)\n", strerror(-err), why ? why : "");
@@ -121,7 +121,7 @@ static void test_wp_finds_hot_subrange(void)
 		return;
 	}
 	ranges = calloc(4096, sizeof(*ranges));
-	CHECK_EQ(ml_damon_ops_wp.ranges(state, 0, ranges, 4096, &nr), 0);
+	CHECK_EQ(ml_damon_wp_ops.ranges(state, 0, ranges, 4096, &nr), 0);
 	CHECK(nr > 0 && nr <= 4096);
 	CHECK(range_covers(ranges, nr, (uintptr_t)base, (uintptr_t)base + GiB));
 
@@ -138,9 +138,9 @@ static void test_wp_finds_hot_subrange(void)
 		for (int r = 0; r < WP_REGIONS; r++)
 			addrs[r] = (uintptr_t)base + r * region +
 				   (uint64_t)(rand() % (int)(region / PAGE)) * PAGE;
-		CHECK_EQ(ml_damon_ops_wp.prepare(state, 0, addrs, WP_REGIONS), 0);
+		CHECK_EQ(ml_damon_wp_ops.prepare(state, 0, addrs, WP_REGIONS), 0);
 		sleep_us(5000);
-		CHECK_EQ(ml_damon_ops_wp.check(state, 0, addrs, WP_REGIONS, acc), 0);
+		CHECK_EQ(ml_damon_wp_ops.check(state, 0, addrs, WP_REGIONS, acc), 0);
 		for (int r = 0; r < WP_REGIONS; r++)
 			count[r] += acc[r];
 	}
@@ -165,7 +165,7 @@ static void test_wp_finds_hot_subrange(void)
 	       (unsigned long long)(st.nr_bytes_armed_at_start >> 20),
 	       (unsigned long long)st.page_ns,
 	       (unsigned long long)st.scan_ns_per_mib, st.wp_unpopulated);
-	ml_damon_ops_wp.fini(state);
+	ml_damon_wp_ops.fini(state);
 	free(ranges);
 	munmap(base, GiB);
 }
@@ -190,18 +190,18 @@ static void test_wp_ranged_equals_per_page(void)
 	base = mmap(NULL, NR * PAGE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CHECK(base != MAP_FAILED);
-	CHECK_EQ(ml_damon_ops_wp.init(&state, 0, NULL, NULL), 0);
+	CHECK_EQ(ml_damon_wp_ops.init(&state, 0, NULL, NULL), 0);
 	if (!state || base == MAP_FAILED)
 		return;
-	CHECK_EQ(ml_damon_ops_wp.ranges(state, 0, r, 64, &nr), 0);
+	CHECK_EQ(ml_damon_wp_ops.ranges(state, 0, r, 64, &nr), 0);
 	for (int i = 0; i < NR; i++)
 		addrs[i] = (uintptr_t)base + (uint64_t)i * PAGE + 8;
 	/* several rounds: the model moves to ranged scans as it learns */
 	for (int round = 0; round < 4; round++) {
-		CHECK_EQ(ml_damon_ops_wp.prepare(state, 0, addrs, NR), 0);
+		CHECK_EQ(ml_damon_wp_ops.prepare(state, 0, addrs, NR), 0);
 		for (int i = 1; i < NR; i += 2)
 			base[(uint64_t)i * PAGE] = (char)round;
-		CHECK_EQ(ml_damon_ops_wp.check(state, 0, addrs, NR, acc), 0);
+		CHECK_EQ(ml_damon_wp_ops.check(state, 0, addrs, NR, acc), 0);
 		for (int i = 0; i < NR; i++)
 			wrong += acc[i] != (i & 1);
 	}
@@ -212,7 +212,7 @@ static void test_wp_ranged_equals_per_page(void)
 	       (unsigned long long)st.nr_range_scans);
 	/* 2048 pages of 8 MiB: the scan is far cheaper, it must be used */
 	CHECK(st.nr_range_scans > 0);
-	ml_damon_ops_wp.fini(state);
+	ml_damon_wp_ops.fini(state);
 	munmap(base, NR * PAGE);
 	free(addrs);
 	free(acc);
@@ -230,34 +230,34 @@ static void test_wp_unmap_remap(void)
 
 	a = mmap(NULL, 4 * MiB, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	CHECK_EQ(ml_damon_ops_wp.init(&state, 0, NULL, NULL), 0);
+	CHECK_EQ(ml_damon_wp_ops.init(&state, 0, NULL, NULL), 0);
 	if (!state)
 		return;
-	CHECK_EQ(ml_damon_ops_wp.ranges(state, 0, r, 256, &nr), 0);
+	CHECK_EQ(ml_damon_wp_ops.ranges(state, 0, r, 256, &nr), 0);
 	CHECK(range_covers(r, nr, (uintptr_t)a, (uintptr_t)a + 4 * MiB));
 	for (int i = 0; i < 4; i++)
 		addrs[i] = (uintptr_t)a + (uint64_t)i * MiB;
-	CHECK_EQ(ml_damon_ops_wp.prepare(state, 0, addrs, 4), 0);
+	CHECK_EQ(ml_damon_wp_ops.prepare(state, 0, addrs, 4), 0);
 	/* gone: checks answer "not written", without an error */
 	munmap(a, 4 * MiB);
-	CHECK_EQ(ml_damon_ops_wp.check(state, 0, addrs, 4, acc), 0);
+	CHECK_EQ(ml_damon_wp_ops.check(state, 0, addrs, 4, acc), 0);
 	CHECK(!acc[0] && !acc[1] && !acc[2] && !acc[3]);
 	/* back, not registered yet: still not written, still no error */
 	a = mmap(a, 4 * MiB, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	CHECK(a != MAP_FAILED);
-	CHECK_EQ(ml_damon_ops_wp.prepare(state, 0, addrs, 4), 0);
+	CHECK_EQ(ml_damon_wp_ops.prepare(state, 0, addrs, 4), 0);
 	a[0] = 1;
-	CHECK_EQ(ml_damon_ops_wp.check(state, 0, addrs, 4, acc), 0);
+	CHECK_EQ(ml_damon_wp_ops.check(state, 0, addrs, 4, acc), 0);
 	CHECK(!acc[0]);
 	/* ranges() registers it again; then its writes are seen */
-	CHECK_EQ(ml_damon_ops_wp.ranges(state, 0, r, 256, &nr), 0);
+	CHECK_EQ(ml_damon_wp_ops.ranges(state, 0, r, 256, &nr), 0);
 	CHECK(range_covers(r, nr, (uintptr_t)a, (uintptr_t)a + 4 * MiB));
-	CHECK_EQ(ml_damon_ops_wp.prepare(state, 0, addrs, 4), 0);
+	CHECK_EQ(ml_damon_wp_ops.prepare(state, 0, addrs, 4), 0);
 	a[2 * MiB] = 1;
-	CHECK_EQ(ml_damon_ops_wp.check(state, 0, addrs, 4, acc), 0);
+	CHECK_EQ(ml_damon_wp_ops.check(state, 0, addrs, 4, acc), 0);
 	CHECK(!acc[0] && !acc[1] && acc[2] && !acc[3]);
-	ml_damon_ops_wp.fini(state);
+	ml_damon_wp_ops.fini(state);
 	munmap(a, 4 * MiB);
 }
 
@@ -267,10 +267,10 @@ static void test_wp_other_pid(void)
 	const char *why = NULL;
 	void *state = NULL;
 
-	CHECK_EQ(ml_damon_ops_wp.init(&state, 1, NULL, &why), -EINVAL);
+	CHECK_EQ(ml_damon_wp_ops.init(&state, 1, NULL, &why), -EINVAL);
 	CHECK(why && strstr(why, "libmemlens-damon.so"));
-	CHECK_EQ(ml_damon_ops_wp.init(&state, 0, "bogus=1", &why), -EINVAL);
-	CHECK(ml_damon_ops_wp.sees == ML_DAMON_SEES_WRITES);
+	CHECK_EQ(ml_damon_wp_ops.init(&state, 0, "bogus=1", &why), -EINVAL);
+	CHECK(ml_damon_wp_ops.sees == ML_DAMON_SEES_WRITES);
 }
 
 /* ---- fixture trees --------------------------------------------------------- */
@@ -397,7 +397,7 @@ static void fx_free(struct fx *f)
  */
 static void test_softdirty_fixture(void)
 {
-	const struct ml_damon_ops *o = &ml_damon_ops_softdirty;
+	const struct ml_damon_ops *o = &ml_damon_softdirty_ops;
 	uint64_t addrs[] = { 0x10000000, 0x10005000, 0x30002000, 0x30007000 };
 	bool acc[4], want[4] = { true, false, true, false };
 	struct ml_damon_range r[8];
@@ -456,7 +456,7 @@ static void test_softdirty_fixture(void)
  */
 static void test_idle_fixture(void)
 {
-	const struct ml_damon_ops *o = &ml_damon_ops_idle;
+	const struct ml_damon_ops *o = &ml_damon_idle_ops;
 	uint64_t addrs[] = { 0x10000000, 0x10001000, 0x20000000, 0x30000000,
 			     0x30001000 };
 	bool acc[5], want[5] = { false, true, true, true, false };
@@ -513,11 +513,11 @@ static void test_idle_fixture_lacking(void)
 	struct fx f;
 
 	fx_make(&f, false);
-	CHECK_EQ(ml_damon_ops_idle.init(&state, FX_PID, f.arg, &why),
+	CHECK_EQ(ml_damon_idle_ops.init(&state, FX_PID, f.arg, &why),
 		 -EOPNOTSUPP);
 	CHECK_STR(why, "kernel lacks CONFIG_IDLE_PAGE_TRACKING");
 	/* a process that is gone */
-	CHECK_EQ(ml_damon_ops_softdirty.init(&state, FX_PID + 1, f.arg, &why),
+	CHECK_EQ(ml_damon_softdirty_ops.init(&state, FX_PID + 1, f.arg, &why),
 		 -ESRCH);
 	fx_free(&f);
 }
@@ -541,25 +541,25 @@ static void test_live_lacking(void)
 
 	CHECK_EQ(ml_proc_new(&po, &p), 0);
 	CHECK_EQ(ml_features_probe_one(p, ML_FEATURE_SOFT_DIRTY, &sd), 0);
-	err = ml_damon_ops_softdirty.init(&state, getppid(), NULL, &why);
+	err = ml_damon_softdirty_ops.init(&state, getppid(), NULL, &why);
 	printf("# softdirty: kernel says %s; source: %d %s\n",
 	       ml_feature_state_name(sd.state), err, why ? why : "");
 	if (sd.state == ML_FEAT_NO) {
 		CHECK_EQ(err, -EOPNOTSUPP);
 		CHECK_STR(why, "kernel lacks CONFIG_MEM_SOFT_DIRTY");
 	} else if (!err) {
-		ml_damon_ops_softdirty.fini(state);
+		ml_damon_softdirty_ops.fini(state);
 	}
 	state = NULL;
 	have_idle = access("/sys/kernel/mm/page_idle", F_OK) == 0;
-	err = ml_damon_ops_idle.init(&state, getppid(), NULL, &why);
+	err = ml_damon_idle_ops.init(&state, getppid(), NULL, &why);
 	printf("# idle: page_idle %s; source: %d %s\n",
 	       have_idle ? "present" : "absent", err, why ? why : "");
 	if (!have_idle) {
 		CHECK_EQ(err, -EOPNOTSUPP);
 		CHECK_STR(why, "kernel lacks CONFIG_IDLE_PAGE_TRACKING");
 	} else if (!err) {
-		ml_damon_ops_idle.fini(state);
+		ml_damon_idle_ops.fini(state);
 	}
 	ml_proc_free(p);
 }

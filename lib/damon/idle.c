@@ -34,7 +34,6 @@ struct idle_state {
 	struct ml_pagemap *pm;
 	pid_t pid;
 	int bitmap_fd;
-	int pidfd;
 	/* what prepare() saw: the sampled pages and their PFNs (0: none) */
 	uint64_t *addrs;
 	uint64_t *pfns;
@@ -50,8 +49,6 @@ static void idle_fini(void *state)
 		return;
 	if (s->bitmap_fd >= 0)
 		close(s->bitmap_fd);
-	if (s->pidfd >= 0)
-		close(s->pidfd);
 	ml_pagemap_close(s->pm);
 	ml_proc_free(s->proc);
 	free(s->addrs);
@@ -119,7 +116,6 @@ static int idle_init(void **state, pid_t pid, const char *arg,
 	if (!s)
 		return -ENOMEM;
 	s->bitmap_fd = -1;
-	s->pidfd = -1;
 	s->pid = pid ? pid : getpid();
 	err = src_proc_new(&a, &s->proc);
 	if (err) {
@@ -143,10 +139,6 @@ static int idle_init(void **state, pid_t pid, const char *arg,
 	err = pfns_visible(s, why);
 	if (err)
 		goto fail;
-	if (s->pid != getpid() && src_proc_is_live(s->proc))
-		s->pidfd = src_pidfd_open(s->pid);
-	if (s->pidfd < 0)
-		s->pidfd = -1;
 	*state = s;
 	return 0;
 fail:
@@ -271,10 +263,7 @@ static int idle_apply(void *state, int action, uint64_t start, uint64_t end,
 {
 	struct idle_state *s = state;
 
-	if (s->pid != getpid() && s->pidfd < 0)
-		return -EOPNOTSUPP;
-	return src_madvise(s->pid == getpid() ? -1 : s->pidfd, action, start,
-			   end, applied);
+	return ml_damos_madvise(s->pid, action, start, end, applied);
 }
 
 static bool idle_alive(void *state)
@@ -284,7 +273,7 @@ static bool idle_alive(void *state)
 	return src_pid_alive(s->proc, s->pid);
 }
 
-const struct ml_damon_ops ml_damon_ops_idle = {
+const struct ml_damon_ops ml_damon_idle_ops = {
 	.name = "idle",
 	.sees = ML_DAMON_SEES_READS | ML_DAMON_SEES_WRITES,
 	.init = idle_init,

@@ -28,7 +28,6 @@ struct sd_state {
 	struct ml_pagemap *pm;
 	pid_t pid;
 	int clear_refs_fd;
-	int pidfd; /* for apply(); -1 on ourselves or when unavailable */
 };
 
 static void sd_fini(void *state)
@@ -39,8 +38,6 @@ static void sd_fini(void *state)
 		return;
 	if (s->clear_refs_fd >= 0)
 		close(s->clear_refs_fd);
-	if (s->pidfd >= 0)
-		close(s->pidfd);
 	ml_pagemap_close(s->pm);
 	ml_proc_free(s->proc);
 	free(s);
@@ -105,7 +102,6 @@ static int sd_init(void **state, pid_t pid, const char *arg, const char **why)
 	if (!s)
 		return -ENOMEM;
 	s->clear_refs_fd = -1;
-	s->pidfd = -1;
 	s->pid = pid ? pid : getpid();
 	err = src_proc_new(&a, &s->proc);
 	if (err) {
@@ -120,10 +116,6 @@ static int sd_init(void **state, pid_t pid, const char *arg, const char **why)
 	err = sd_open(s, why);
 	if (err)
 		goto fail;
-	if (s->pid != getpid() && src_proc_is_live(s->proc))
-		s->pidfd = src_pidfd_open(s->pid);
-	if (s->pidfd < 0)
-		s->pidfd = -1;
 	*state = s;
 	return 0;
 fail:
@@ -191,10 +183,7 @@ static int sd_apply(void *state, int action, uint64_t start, uint64_t end,
 {
 	struct sd_state *s = state;
 
-	if (s->pid != getpid() && s->pidfd < 0)
-		return -EOPNOTSUPP;
-	return src_madvise(s->pid == getpid() ? -1 : s->pidfd, action, start,
-			   end, applied);
+	return ml_damos_madvise(s->pid, action, start, end, applied);
 }
 
 static bool sd_alive(void *state)
@@ -204,7 +193,7 @@ static bool sd_alive(void *state)
 	return src_pid_alive(s->proc, s->pid);
 }
 
-const struct ml_damon_ops ml_damon_ops_softdirty = {
+const struct ml_damon_ops ml_damon_softdirty_ops = {
 	.name = "softdirty",
 	.sees = ML_DAMON_SEES_WRITES,
 	.init = sd_init,

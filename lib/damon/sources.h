@@ -48,23 +48,4 @@ bool src_vma_private_anon_rw(const struct ml_vma *v);
 /* Still there: <proc_root>/<pid> exists and is not a zombie. */
 bool src_pid_alive(struct ml_proc *p, pid_t pid);
 
-/* ---- process_madvise ------------------------------------------------------- */
-
-/*
- * The madvise() advice for a scheme action (enum ml_damos_action), or -1
- * when the action is not an madvise (stat) or unknown.
- */
-int src_action_advice(int action);
-
-/*
- * madvise(@advice) on [start, end) of the process behind @pidfd, or of the
- * caller when @pidfd is -1. *@applied gets the bytes advised (the kernel
- * may stop early: process_madvise returns how far it got). -EOPNOTSUPP for
- * an action that has no madvise.
- */
-int src_madvise(int pidfd, int action, uint64_t start, uint64_t end,
-		uint64_t *applied);
-/* A pidfd for @pid, or a negative errno (-ENOSYS before 5.3). */
-int src_pidfd_open(pid_t pid);
-
 #endif

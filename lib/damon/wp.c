@@ -511,7 +511,7 @@ static int wp_apply(void *state, int action, uint64_t start, uint64_t end,
 		    uint64_t *applied)
 {
 	(void)state;
-	return src_madvise(-1, action, start, end, applied);
+	return ml_damos_madvise(0, action, start, end, applied);
 }
 
 static bool wp_alive(void *state)
@@ -534,7 +534,7 @@ int ml_damon_wp_stats(const void *state, struct ml_damon_wp_stats *out)
 	return 0;
 }
 
-const struct ml_damon_ops ml_damon_ops_wp = {
+const struct ml_damon_ops ml_damon_wp_ops = {
 	.name = "wp",
 	.sees = ML_DAMON_SEES_WRITES,
 	.init = wp_init,
