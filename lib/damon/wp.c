@@ -6,7 +6,8 @@
  * Sees WRITES ONLY: a read of an armed page does not fault, so a region
  * that is only read looks idle.
  *
- * How: every private anonymous writable VMA is registered with a
+ * How: every writable VMA (private anonymous, and file mappings, which
+ * async mode allows) is registered with a
  * userfaultfd in UFFDIO_REGISTER_MODE_WP with UFFD_FEATURE_WP_ASYNC (and
  * WP_UNPOPULATED where the kernel has it, 6.4+, so that a first write to a
  * page never touched is seen too). In async mode a write to a
@@ -248,6 +249,23 @@ fail:
 
 /* ---- ranges ------------------------------------------------------------- */
 
+/*
+ * Writable memory of the program: private anonymous, and file mappings
+ * (private or shared) too, which uffd-wp takes in async mode (6.7+). Not
+ * the stack, the kernel's [vvar]/[vdso], nor the agent's own publication.
+ */
+static bool wp_eligible(const struct ml_vma *v)
+{
+	static const char agent_name[] = "/memfd:memlens-damon (deleted)";
+
+	if (v->perms[1] != 'w')
+		return false;
+	if (v->name_len == sizeof(agent_name) - 1 &&
+	    !memcmp(v->name, agent_name, v->name_len))
+		return false;
+	return !ml_vma_is_anon(v) || src_vma_private_anon_rw(v);
+}
+
 /* Register [start, end) for async write-protect; 0 or a negative errno. */
 static int wp_register(struct wp_state *s, uint64_t start, uint64_t end)
 {
@@ -332,7 +350,7 @@ static int wp_ranges(void *state, uint64_t now_us, struct ml_damon_range *buf,
 	if (ret)
 		return ret;
 	while ((ret = ml_vma_iter_next(it, &v)) == 1) {
-		if (!src_vma_private_anon_rw(&v))
+		if (!wp_eligible(&v))
 			continue;
 		/*
 		 * Registered by someone else (EBUSY), or of a kind uffd-wp
