@@ -9,7 +9,7 @@
 #include "cli.h"
 
 static const struct cli_cmd damon_cmds[] = {
-	/* { "monitor", cmd_damon_monitor, "..." }, added by their issues */
+	{ "monitor", cmd_damon_monitor, "live view of regions, access frequency, working set" },
 	{ NULL, NULL, NULL },
 };
 
