@@ -249,16 +249,26 @@ static void *monitor(void *arg)
 {
 	struct ml_damon_ctx *ctx = NULL;
 	const char *why = NULL;
+	char src_arg[96];
+	void *heap;
 	int err;
 
 	(void)arg;
+	/*
+	 * Leave the agent's own memory out: this thread's stack and its
+	 * malloc arena (the first allocation of a thread makes it), whose
+	 * writes would be monitored as the program's.
+	 */
+	heap = malloc(64);
+	snprintf(src_arg, sizeof(src_arg), "exclude=%#lx,exclude=%#lx",
+		 (unsigned long)(uintptr_t)&ctx, (unsigned long)(uintptr_t)heap);
 	err = ml_damon_ctx_new(&agent.attrs, agent.seed, &ctx);
 	if (err) {
 		publish_end(AGENT_FAILED, err, "bad attributes");
 		return NULL;
 	}
 	ml_damon_set_callback(ctx, publish, NULL);
-	err = ml_damon_add_target(ctx, &ml_damon_wp_ops, 0, NULL, &why);
+	err = ml_damon_add_target(ctx, &ml_damon_wp_ops, 0, src_arg, &why);
 	if (err < 0) {
 		publish_end(AGENT_FAILED, err, why ? why : strerror(-err));
 		ml_damon_ctx_free(ctx);
@@ -274,6 +284,7 @@ static void *monitor(void *arg)
 	publish_end(AGENT_STOPPED, err > 0 ? 0 : err, NULL);
 	/* closes the userfaultfd: every uffd-wp bit of the program goes */
 	ml_damon_ctx_free(ctx);
+	free(heap);
 	return NULL;
 }
 

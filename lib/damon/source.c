@@ -28,12 +28,30 @@ static int copy_value(char *dst, size_t sz, const char *s, size_t len)
 	return 0;
 }
 
+static int parse_addr(struct src_args *out, const char *s, const char *end)
+{
+	char buf[24], *e;
+	size_t len = (size_t)(end - s);
+
+	if (!len || len >= sizeof(buf) || out->nr_exclude >= SRC_MAX_EXCLUDE)
+		return -EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	out->exclude[out->nr_exclude] = strtoull(buf, &e, 0);
+	if (errno || *e || buf[0] == '-')
+		return -EINVAL;
+	out->nr_exclude++;
+	return 0;
+}
+
 int src_args_parse(const char *arg, struct src_args *out)
 {
 	const char *s = arg;
 
 	if (!out)
 		return -EINVAL;
+	out->nr_exclude = 0;
 	snprintf(out->proc_root, sizeof(out->proc_root), "/proc");
 	snprintf(out->sys_root, sizeof(out->sys_root), "/sys");
 	while (s && *s) {
@@ -52,6 +70,8 @@ int src_args_parse(const char *arg, struct src_args *out)
 		else if (klen == 8 && !memcmp(s, "sys_root", 8))
 			err = copy_value(out->sys_root, sizeof(out->sys_root),
 					 eq, (size_t)(end - eq));
+		else if (klen == 7 && !memcmp(s, "exclude", 7))
+			err = parse_addr(out, eq, end);
 		else
 			err = -EINVAL;
 		if (err)

@@ -20,11 +20,17 @@
 /*
  * The @arg of a real-process source's init(): NULL, "", or comma-separated
  * key=value pairs. Keys: proc_root, sys_root (paths without commas; tests
- * point them at fixture trees). Unknown keys give -EINVAL.
+ * point them at fixture trees); exclude=ADDR (hex or decimal, up to
+ * SRC_MAX_EXCLUDE times): leave out the mapping holding ADDR (the agent's
+ * own stack and heap). Unknown keys give -EINVAL.
  */
+#define SRC_MAX_EXCLUDE 8
+
 struct src_args {
 	char proc_root[256];
 	char sys_root[256];
+	uint64_t exclude[SRC_MAX_EXCLUDE];
+	size_t nr_exclude;
 };
 
 int src_args_parse(const char *arg, struct src_args *out);

@@ -77,6 +77,9 @@ struct wp_state {
 	uint64_t page_ns;
 	uint64_t scan_ns_per_mib;
 	struct ml_damon_wp_stats stats;
+	/* mappings left out: whoever holds these addresses (the agent's) */
+	uint64_t exclude[SRC_MAX_EXCLUDE];
+	size_t nr_exclude;
 	struct page_region vec[WP_VEC];
 };
 
@@ -230,6 +233,8 @@ static int wp_init(void **state, pid_t pid, const char *arg, const char **why)
 	s->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
 	s->page_ns = WP_PAGE_NS_INIT;
 	s->scan_ns_per_mib = WP_SCAN_NS_PER_MIB_INIT;
+	memcpy(s->exclude, a.exclude, sizeof(a.exclude));
+	s->nr_exclude = a.nr_exclude;
 	err = src_proc_new(&a, &s->proc);
 	if (err) {
 		*why = "cannot open the proc root";
@@ -252,14 +257,19 @@ fail:
 /*
  * Writable memory of the program: private anonymous, and file mappings
  * (private or shared) too, which uffd-wp takes in async mode (6.7+). Not
- * the stack, the kernel's [vvar]/[vdso], nor the agent's own publication.
+ * the stack, the kernel's [vvar]/[vdso], the agent's own publication, nor
+ * the mappings the caller excluded (the monitor's own stack and heap: its
+ * writes there would be seen, and re-arming them costs it TLB flushes).
  */
-static bool wp_eligible(const struct ml_vma *v)
+static bool wp_eligible(const struct wp_state *s, const struct ml_vma *v)
 {
 	static const char agent_name[] = "/memfd:memlens-damon (deleted)";
 
 	if (v->perms[1] != 'w')
 		return false;
+	for (size_t i = 0; i < s->nr_exclude; i++)
+		if (v->start <= s->exclude[i] && s->exclude[i] < v->end)
+			return false;
 	if (v->name_len == sizeof(agent_name) - 1 &&
 	    !memcmp(v->name, agent_name, v->name_len))
 		return false;
@@ -350,7 +360,7 @@ static int wp_ranges(void *state, uint64_t now_us, struct ml_damon_range *buf,
 	if (ret)
 		return ret;
 	while ((ret = ml_vma_iter_next(it, &v)) == 1) {
-		if (!wp_eligible(&v))
+		if (!wp_eligible(s, &v))
 			continue;
 		/*
 		 * Registered by someone else (EBUSY), or of a kind uffd-wp
