@@ -285,6 +285,12 @@ int damon_cli_setup(struct damon_cli *d)
 				   why);
 		else
 			cli_error(ops ? ops->name : "access source", err);
+		/* COMMAND was started for nothing: it is ours to end */
+		if (d->child) {
+			kill(d->child, SIGKILL);
+			waitpid(d->child, NULL, 0);
+			d->child = 0;
+		}
 		return 1;
 	}
 	d->ops = ml_damon_target_ops(d->ctx, 0);
