@@ -340,7 +340,8 @@ static int remember(struct wp_state *s, const struct ml_damon_range *r,
 		s->known = k;
 		s->cap_known = nr;
 	}
-	memcpy(s->known, r, nr * sizeof(*r));
+	if (nr)
+		memcpy(s->known, r, nr * sizeof(*r));
 	s->nr_known = nr;
 	return 0;
 }
@@ -495,6 +496,24 @@ static int check_ranged(struct wp_state *s, const uint64_t *addrs, size_t nr,
 	return 0;
 }
 
+/*
+ * Monitored bytes between the first and the last sampled page: what a
+ * ranged scan walks (holes and other mappings cost next to nothing).
+ */
+static uint64_t span_bytes(const struct wp_state *s, uint64_t lo, uint64_t hi)
+{
+	uint64_t bytes = 0;
+
+	for (size_t i = 0; i < s->nr_known; i++) {
+		uint64_t a = s->known[i].start > lo ? s->known[i].start : lo;
+		uint64_t b = s->known[i].end < hi ? s->known[i].end : hi;
+
+		if (b > a)
+			bytes += b - a;
+	}
+	return bytes;
+}
+
 static bool sorted(const uint64_t *addrs, size_t nr)
 {
 	for (size_t i = 1; i < nr; i++)
@@ -515,10 +534,12 @@ static int wp_check(void *state, uint64_t now_us, const uint64_t *addrs,
 	if (!nr)
 		return 0;
 	/* the ranged scan walks the monitored memory between the pages */
-	mib = (s->monitored_bytes >> 20) + 1;
+	ranged = nr > 1 && sorted(addrs, nr);
+	mib = ranged ? (span_bytes(s, addrs[0], addrs[nr - 1] + 1) >> 20) + 1
+		     : 1;
 	page_cost = s->page_ns * nr;
 	scan_cost = s->scan_ns_per_mib * mib;
-	ranged = nr > 1 && scan_cost < page_cost && sorted(addrs, nr);
+	ranged = ranged && scan_cost < page_cost;
 
 	t0 = mono_ns();
 	err = ranged ? check_ranged(s, addrs, nr, accessed)
