@@ -65,7 +65,7 @@ static pid_t spawn(const char *const *args, bool agent, FILE **out)
 /* utime + stime of the thread named memlens-damon, in clock ticks. */
 static long agent_ticks(pid_t pid)
 {
-	char path[64], buf[1024];
+	char path[300], buf[1024];
 	struct dirent *de;
 	long ticks = -1;
 	DIR *d;

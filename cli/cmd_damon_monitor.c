@@ -72,9 +72,13 @@ static void print_human(struct monitor *m, const struct ml_damon_snapshot *s)
 		if (trows > 6)
 			limit = (size_t)trows - 5;
 	}
-	printf("time %.1fs  %s %d (%s)  regions %zu  working set %s of %s\n",
-	       (double)s->time_us / 1e6, m->d.child ? "command" : "pid",
-	       (int)s->pid, m->d.ops ? m->d.ops->name : "?", s->nr_regions,
+	printf("time %.1fs  ", (double)s->time_us / 1e6);
+	if (s->pid)
+		printf("%s %d (%s)", m->d.child ? "command" : "pid",
+		       (int)s->pid, m->d.ops ? m->d.ops->name : "?");
+	else
+		printf("%s", m->d.ops ? m->d.ops->name : "?");
+	printf("  regions %zu  working set %s of %s\n", s->nr_regions,
 	       cli_size(b1, damon_snapshot_wss(s), m->bytes),
 	       cli_size(b2, total, m->bytes));
 	for (size_t i = 0; i < ml_damon_nr_schemes(m->d.ctx); i++) {

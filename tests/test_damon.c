@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <memlens/proc.h>
 
 #include "tap.h"
 #include "../lib/damon/internal.h"
@@ -602,6 +605,45 @@ static void test_determinism(void)
 	CHECK(a != d);
 }
 
+static int count_cb(const struct ml_damon_snapshot *s, void *arg)
+{
+	(void)s;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* The real-time loop: durations are relative to each call, a stop flag
+ * that is already set returns at once. */
+static void test_run_real_time(void)
+{
+	struct ml_damon_ctx *ctx = sim_ctx("size=1G gap=1M+1M gap=9M+1M @0 0-1G:0.5", 1, NULL);
+	volatile int stop = 0;
+	struct timespec t0, t1;
+	int n = 0;
+	double ms;
+
+	CHECK(ctx != NULL);
+	if (!ctx)
+		return;
+	ml_damon_set_callback(ctx, count_cb, &n);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(ml_damon_run(ctx, 350000, &stop), 0);
+	CHECK_EQ(ml_damon_run(ctx, 350000, &stop), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	printf("# 2 x 350 ms took %.0f ms, %d aggregations\n", ms, n);
+	CHECK(ms >= 700);
+	CHECK(ml_damon_now_us(ctx) >= 700000);
+	/* 100 ms aggregations: up to 7 (fewer when wake-ups are late) */
+	CHECK(n >= 3 && n <= 7);
+	stop = 1;
+	n = 0;
+	CHECK_EQ(ml_damon_run(ctx, 0, &stop), 0);
+	CHECK_EQ(n, 0);
+	ml_damon_ctx_free(ctx);
+}
+
 /* ---- mapping changes --------------------------------------------------------------- */
 
 static void test_mapping_changes(void)
@@ -818,6 +860,23 @@ static void test_scheme_quota(void)
 	/* prioritised: the cold score put the hot area last */
 	CHECK_U64(rec.hot_bytes, 0);
 	ml_damon_ctx_free(ctx);
+
+	/*
+	 * A time quota: before anything was charged, the kernel assumes
+	 * 4 MiB (PAGE_SIZE * 1024) per ms, so 1 ms per window is 4 MiB in
+	 * the first window (0.1 s to 1.1 s).
+	 */
+	ctx = rec_ctx(script);
+	CHECK(ctx != NULL);
+	if (!ctx)
+		return;
+	CHECK_EQ(ml_damos_parse("pageout:quota_ms=1/1s", NULL, &s, NULL), 0);
+	CHECK_EQ(ml_damon_add_scheme(ctx, &s), 0);
+	CHECK_EQ(ml_damon_run_virtual(ctx, 1000000), 0);
+	CHECK_EQ(ml_damon_scheme_stat(ctx, 0, &st), 0);
+	CHECK_U64(st.sz_applied, 4 << 20);
+	CHECK_EQ(st.nr_applied, 1);
+	ml_damon_ctx_free(ctx);
 }
 
 static uint32_t fake_free_permille;
@@ -1008,13 +1067,15 @@ static void test_madvise(void)
 	/* another process: a child shares the mapping's address; paging
 	 * it out there leaves the page cache to this process's mapping,
 	 * so what we check is the advice's byte count */
-	child = fork();
+	child = geteuid() == 0 ? fork() : -1;	/* CAP_SYS_NICE needed */
 	if (child == 0) {
 		for (size_t i = 0; i < len; i += 4096)
 			(void)*(volatile char *)(p + i);
 		pause();
 		_exit(0);
 	}
+	if (child < 0)
+		goto self;
 	usleep(100000);
 	applied = 0;
 	CHECK_EQ(ml_damos_madvise(child, ML_DAMOS_COLD, (uintptr_t)p,
@@ -1030,6 +1091,7 @@ static void test_madvise(void)
 	CHECK_EQ(ml_damos_madvise(child, ML_DAMOS_COLD, (uintptr_t)p,
 				  (uintptr_t)p + len, &applied), -ESRCH);
 
+self:
 	/* the caller: pageout of a clean file mapping drops its pages */
 	applied = 0;
 	CHECK_EQ(ml_damos_madvise(0, ML_DAMOS_PAGEOUT, (uintptr_t)p,
@@ -1039,6 +1101,195 @@ static void test_madvise(void)
 	       resident_pages(p, len));
 	CHECK(resident_pages(p, len) < 1024 / 10);
 	munmap(p, len);
+	close(fd);
+}
+
+/* ---- a scheme on a live child: pageout of its cold file pages ---------------- */
+
+/*
+ * A test source over a child's file mapping: the child reads the whole
+ * mapping once, then only its first quarter for ever; the source answers
+ * checks from that truth and applies actions with ml_damos_madvise().
+ */
+struct child_src {
+	pid_t pid;
+	uint64_t start, hot_end, end;
+};
+
+static struct child_src child_src;
+
+static int child_init(void **state, pid_t pid, const char *arg,
+		      const char **why)
+{
+	(void)pid; (void)arg; (void)why;
+	*state = &child_src;
+	return 0;
+}
+
+static int child_ranges(void *state, uint64_t now_us,
+			struct ml_damon_range *buf, size_t cap, size_t *nr)
+{
+	struct child_src *c = state;
+
+	(void)now_us;
+	if (cap >= 1) {
+		buf[0].start = c->start;
+		buf[0].end = c->end;
+	}
+	*nr = 1;
+	return 0;
+}
+
+static int child_check(void *state, uint64_t now_us, const uint64_t *addrs,
+		       size_t nr, bool *accessed)
+{
+	struct child_src *c = state;
+
+	(void)now_us;
+	for (size_t i = 0; i < nr; i++)
+		accessed[i] = addrs[i] < c->hot_end;
+	return 0;
+}
+
+static int child_apply(void *state, int action, uint64_t start, uint64_t end,
+		       uint64_t *applied)
+{
+	return ml_damos_madvise(((struct child_src *)state)->pid, action,
+				start, end, applied);
+}
+
+/* The kernel's Rss of the VMA of @pid that starts at @start (smaps). */
+static uint64_t rss_of(pid_t pid, uint64_t start)
+{
+	char path[64], *text = malloc(1 << 20), *pos, *end;
+	struct ml_vma vma;
+	uint64_t rss = 0;
+	ssize_t n = 0, r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || !text) {
+		free(text);
+		return 0;
+	}
+	while ((r = read(fd, text + n, (1 << 20) - 1 - (size_t)n)) > 0)
+		n += r;
+	close(fd);
+	pos = text;
+	end = text + n;
+	while (ml_smaps_next(&pos, end, &vma) > 0)
+		if (vma.start == start)
+			rss = vma.mem.rss;
+	free(text);
+	return rss;
+}
+
+static void test_scheme_live_pageout(void)
+{
+	const size_t len = 64 << 20, hot = 16 << 20;
+	const struct ml_damon_ops ops = {
+		.name = "child", .sees = ML_DAMON_SEES_READS,
+		.init = child_init, .ranges = child_ranges,
+		.check = child_check, .apply = child_apply,
+	};
+	char path[] = "/var/tmp/test_damon_pageout_XXXXXX", *buf, *p;
+	uint64_t rss0, rss1, rss2;
+	struct ml_damon_ctx *ctx;
+	struct ml_damos_stat st;
+	struct ml_damos s;
+	int fd, ready[2], st_child;
+	pid_t pid;
+	char c;
+
+	if (geteuid() != 0) {
+		printf("# skipped: process_madvise() on another process needs CAP_SYS_NICE\n");
+		return;
+	}
+	/* a file on a disk file system (/var/tmp, not a tmpfs /tmp), with
+	 * real data (no holes) */
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	unlink(path);
+	buf = malloc(1 << 20);
+	memset(buf, 0x5a, 1 << 20);
+	for (size_t i = 0; i < len; i += 1 << 20)
+		CHECK_EQ(write(fd, buf, 1 << 20), 1 << 20);
+	free(buf);
+	fsync(fd);
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	CHECK(p != MAP_FAILED);
+	CHECK_EQ(pipe(ready), 0);
+	pid = fork();
+	if (pid == 0) {
+		volatile char sum = 0;
+
+		for (size_t i = 0; i < len; i += 4096)
+			sum += p[i];
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		for (;;) {
+			for (size_t i = 0; i < hot; i += 4096)
+				sum += p[i];
+			usleep(1000);
+		}
+	}
+	/* only the child maps the pages: MADV_PAGEOUT skips shared ones */
+	munmap(p, len);
+	CHECK_EQ(read(ready[0], &c, 1), 1);
+	rss0 = rss_of(pid, (uintptr_t)p);
+	printf("# child rss of the mapping %" PRIu64 " KiB\n", rss0 >> 10);
+	CHECK_U64(rss0, len);
+
+	child_src = (struct child_src){ .pid = pid, .start = (uintptr_t)p,
+					.hot_end = (uintptr_t)p + hot,
+					.end = (uintptr_t)p + len };
+	CHECK_EQ(ml_damon_ctx_new(NULL, 1, &ctx), 0);
+	CHECK_EQ(ml_damon_add_target(ctx, &ops, pid, NULL, NULL), 0);
+	/* cold for 0.5 s, at most 16 MiB per second */
+	CHECK_EQ(ml_damos_parse("pageout:nr=0-0,age=5-max,quota=16M/1s", NULL,
+				&s, NULL), 0);
+	CHECK_EQ(ml_damon_add_scheme(ctx, &s), 0);
+
+	/*
+	 * 1.5 s: the first charge window opens at the first apply (0.1 s),
+	 * the second at 1.1 s; cold regions are 5 aggregations old from
+	 * 0.6 s, so each window pages out its full quota: 2 x 16 MiB.
+	 */
+	CHECK_EQ(ml_damon_run_virtual(ctx, 1500000), 0);
+	ml_damon_scheme_stat(ctx, 0, &st);
+	rss1 = rss_of(pid, (uintptr_t)p);
+	printf("# after two windows: applied %" PRIu64 " KiB, rss %" PRIu64
+	       " KiB\n", st.sz_applied >> 10, rss1 >> 10);
+	CHECK_U64(st.sz_applied, 32 << 20);
+	/*
+	 * The kernel's own figure fell by what was paged out, or a little
+	 * more: a large page-cache folio that a region edge cuts is
+	 * reclaimed whole (at most one 2 MiB folio per edge).
+	 */
+	CHECK(rss0 - rss1 >= st.sz_applied);
+	CHECK(rss0 - rss1 <= st.sz_applied + (4 << 20));
+
+	/*
+	 * 4 s more: the whole cold 48 MiB, never the hot 16 MiB. (Regions
+	 * that stay cold are paged out again as they age again: applied
+	 * bytes count them each time, as the kernel's sz_applied does.)
+	 */
+	CHECK_EQ(ml_damon_run_virtual(ctx, 4000000), 0);
+	ml_damon_scheme_stat(ctx, 0, &st);
+	rss2 = rss_of(pid, (uintptr_t)p);
+	printf("# later: applied %" PRIu64 " KiB, rss %" PRIu64 " KiB, "
+	       "quota exceeded %" PRIu64 "\n", st.sz_applied >> 10,
+	       rss2 >> 10, st.qt_exceeds);
+	CHECK_U64(rss0 - rss2, len - hot);
+	CHECK(st.qt_exceeds >= 2);
+	ml_damon_ctx_free(ctx);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st_child, 0);
+	close(ready[0]);
+	close(ready[1]);
 	close(fd);
 }
 
@@ -1168,6 +1419,7 @@ int main(void)
 		TEST(test_sim_accuracy),
 		TEST(test_region_bounds),
 		TEST(test_determinism),
+		TEST(test_run_real_time),
 		TEST(test_mapping_changes),
 		TEST(test_scheme_parse),
 		TEST(test_scheme_matching),
@@ -1176,6 +1428,7 @@ int main(void)
 		TEST(test_scores),
 		TEST(test_sources_fail),
 		TEST(test_madvise),
+		TEST(test_scheme_live_pageout),
 		TEST(test_cli),
 		TEST(test_cli_sigint),
 		TEST(test_cli_sigint_command),

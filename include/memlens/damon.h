@@ -188,18 +188,20 @@ size_t ml_damon_target_regions(const struct ml_damon_ctx *ctx,
 /*
  * Virtual time: advance one sample interval without sleeping (check the
  * samples prepared at the previous step, aggregate, apply schemes, split,
- * update from ops, prepare the next samples). Returns 0, the callback's
- * nonzero value, -ESRCH once every target has gone, or a negative errno
- * from a source.
+ * update from ops, prepare the next samples). While the watermarks of
+ * every scheme keep it inactive, a step only advances time to the next
+ * watermark check and nothing is monitored (the kernel's
+ * kdamond_wait_activation). Returns 0, the callback's nonzero value,
+ * -ESRCH once every target has gone, or a negative errno from a source.
  */
 int ml_damon_step(struct ml_damon_ctx *ctx);
 /* ml_damon_step() until @duration_us of virtual time has passed. */
 int ml_damon_run_virtual(struct ml_damon_ctx *ctx, uint64_t duration_us);
 /*
  * Real time: sleep between samples on CLOCK_MONOTONIC until @duration_us
- * (0: no limit) has passed, every target has gone (returns -ESRCH), the
+ * more (0: no limit) have passed, every target has gone (returns -ESRCH), the
  * callback returns nonzero, or *@stop becomes nonzero (a signal handler
- * may set it; returns 0). Samples a late wake-up missed are skipped, not
+ * may set it: a volatile sig_atomic_t, an int on Linux; returns 0). Samples a late wake-up missed are skipped, not
  * caught up, so a stalled monitor does not burst.
  */
 int ml_damon_run(struct ml_damon_ctx *ctx, uint64_t duration_us,

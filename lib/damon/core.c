@@ -570,12 +570,13 @@ int ml_damon_run(struct ml_damon_ctx *ctx, uint64_t duration_us,
 		 volatile int *stop)
 {
 	uint64_t t0 = mono_us() - ctx->now_us, deadline;
+	uint64_t end_us = ctx->now_us + duration_us;
 	int err;
 
 	while (!(stop && *stop)) {
 		uint64_t wait_us;
 
-		if (duration_us && ctx->now_us >= duration_us)
+		if (duration_us && ctx->now_us >= end_us)
 			return 0;
 		err = step_begin(ctx, &wait_us);
 		if (err)

@@ -12,6 +12,10 @@
 
 #include <memlens/damon.h>
 
+/* Nothing here is part of libmemlens' ABI: keep it out of the .so's
+ * dynamic symbols (tests link the static library). */
+#pragma GCC visibility push(hidden)
+
 /* The kernel's DAMOS_MAX_SCORE and the score helpers' constants. */
 #define DAMOS_MAX_SCORE 99
 #define DAMON_MAX_SUBSCORE 100
@@ -170,7 +174,12 @@ bool damon_parse_time(const char **pp, uint64_t *out_us);
 
 /* ---- ops.c -------------------------------------------------------------- */
 
-/* Defined by each source; one line per source in ops.c's table. */
-extern const struct ml_damon_ops ml_damon_sim_ops;
+/*
+ * Each source defines its struct ml_damon_ops (sim's, ml_damon_sim_ops, is
+ * public in damon.h for tests); declare the others here, one line each,
+ * and add them to ops.c's table.
+ */
+
+#pragma GCC visibility pop
 
 #endif
