@@ -15,7 +15,10 @@
  *
  * The bitmap is an array of u64 words, one bit per PFN; the kernel takes
  * only whole, aligned words and sets idle for the 1 bits of a written word
- * (0 bits change nothing), so a sample writes one word per page.
+ * (0 bits change nothing), so a sample writes one word per page. The
+ * kernel counts a word as done at its bit 63, so the last, partial word of
+ * physical memory writes (its bits are set) and reads as 0 bytes: pages
+ * there read as not accessed.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -220,8 +223,12 @@ static int idle_prepare(void *state, uint64_t now_us, const uint64_t *addrs,
 		if (!pfn)
 			continue;
 		word = UINT64_C(1) << (pfn % 64);
+		/*
+		 * 0 bytes: the word holds max_pfn, and the kernel counts a
+		 * word only once its bit 63 is done, though it set our bit
+		 */
 		if (pwrite(s->bitmap_fd, &word, sizeof(word),
-			   (off_t)(pfn / 64 * sizeof(word))) != sizeof(word))
+			   (off_t)(pfn / 64 * sizeof(word))) < 0)
 			return -errno;
 	}
 	s->nr = nr;
@@ -237,6 +244,7 @@ static int idle_check(void *state, uint64_t now_us, const uint64_t *addrs,
 	for (size_t i = 0; i < nr; i++) {
 		uint64_t pfn = 0, then, word = 0;
 		int err = pfn_of(s, addrs[i], &pfn);
+		ssize_t n;
 
 		if (err)
 			return err;
@@ -250,10 +258,12 @@ static int idle_check(void *state, uint64_t now_us, const uint64_t *addrs,
 			accessed[i] = true; /* faulted in, or a new copy */
 			continue;
 		}
-		if (pread(s->bitmap_fd, &word, sizeof(word),
-			  (off_t)(pfn / 64 * sizeof(word))) != sizeof(word))
+		n = pread(s->bitmap_fd, &word, sizeof(word),
+			  (off_t)(pfn / 64 * sizeof(word)));
+		if (n < 0)
 			return -errno;
-		accessed[i] = !(word >> (pfn % 64) & 1);
+		/* 0 bytes: the last, partial word of memory cannot be read */
+		accessed[i] = n == sizeof(word) && !(word >> (pfn % 64) & 1);
 	}
 	return 0;
 }

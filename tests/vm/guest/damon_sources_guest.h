@@ -160,11 +160,15 @@ static void ops_level(const struct ml_damon_ops *ops, const struct child *c,
 			addrs[r] = c->base + (uint64_t)r * REGION +
 				   (uint64_t)(rand() % (int)(REGION / PAGE)) * PAGE;
 		before = *c->sweeps;
-		if (ops->prepare(st, 0, addrs, NR_REGIONS))
+		err = ops->prepare(st, 0, addrs, NR_REGIONS);
+		if (!err) {
+			sleep_us(20000);
+			err = ops->check(st, 0, addrs, NR_REGIONS, acc);
+		}
+		if (err) {
+			printf("# %s: prepare/check: %d\n", ops->name, err);
 			break;
-		sleep_us(20000);
-		if (ops->check(st, 0, addrs, NR_REGIONS, acc))
-			break;
+		}
 		for (int r = 0; r < NR_REGIONS; r++) {
 			bool w = r == 4 || r == 5, rd = r == 10 || r == 11;
 
@@ -244,8 +248,11 @@ static void core_level(const struct ml_damon_ops *ops, const struct child *c,
 	ml_damon_set_callback(ctx, on_snap, &cr);
 	err = ml_damon_add_target(ctx, ops, c->pid, NULL, &why);
 	CHECK(err >= 0, "%s: core target: %d %s", ops->name, err, why ? why : "");
-	if (err >= 0)
-		ml_damon_run(ctx, 8000000, NULL);
+	if (err >= 0) {
+		err = ml_damon_run(ctx, 8000000, NULL);
+		if (err)
+			printf("# %s core: ml_damon_run: %d\n", ops->name, err);
+	}
 	printf("# %s core: %u snapshots, last: %llu KiB inside, %llu KiB "
 	       "outside; %u good at the end\n", ops->name, cr.snaps,
 	       (unsigned long long)(cr.inside >> 10),
