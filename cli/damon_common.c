@@ -223,6 +223,8 @@ static int launch(struct damon_cli *d)
 	if (pid == 0) {
 		close(fds[0]);
 		setpgid(0, 0);
+		if (d->agent)
+			damon_agent_child_env(d);
 		execvp(d->command[0], d->command);
 		err = errno;
 		if (write(fds[1], &err, sizeof(err)) < 0)
@@ -257,6 +259,11 @@ int damon_cli_setup(struct damon_cli *d)
 		cli_error("monitoring context", err);
 		return 1;
 	}
+	if (d->ops_name)
+		ops = ml_damon_ops_find(d->ops_name);
+	err = damon_agent_decide(d, ops);
+	if (err)
+		return err;
 	for (size_t i = 0; i < d->nr_schemes; i++) {
 		struct ml_damos s;
 		const char *e = "invalid";
@@ -264,14 +271,13 @@ int damon_cli_setup(struct damon_cli *d)
 		if (ml_damos_parse(d->scheme_specs[i], &d->attrs, &s, &e))
 			return cli_usage_error(d->cmd, "--scheme '%s': %s",
 					       d->scheme_specs[i], e);
-		err = ml_damon_add_scheme(d->ctx, &s);
+		/* with the agent, schemes run inside the target */
+		err = d->agent ? 0 : ml_damon_add_scheme(d->ctx, &s);
 		if (err < 0) {
 			cli_error("scheme", err);
 			return 1;
 		}
 	}
-	if (d->ops_name)
-		ops = ml_damon_ops_find(d->ops_name);
 	if (d->command) {
 		err = launch(d);
 		if (err) {
@@ -279,6 +285,8 @@ int damon_cli_setup(struct damon_cli *d)
 			return 1;
 		}
 	}
+	if (d->agent)
+		return 0;
 	target = d->child ? d->child : d->pid;
 	err = ml_damon_add_target(d->ctx, ops, target, d->ops_arg, &why);
 	if (err < 0) {
@@ -287,6 +295,12 @@ int damon_cli_setup(struct damon_cli *d)
 				   why);
 		else
 			cli_error(ops ? ops->name : "access source", err);
+		/* COMMAND was started for nothing: it is ours to end */
+		if (d->child) {
+			kill(d->child, SIGKILL);
+			waitpid(d->child, NULL, 0);
+			d->child = 0;
+		}
 		return 1;
 	}
 	d->ops = ml_damon_target_ops(d->ctx, 0);
@@ -327,6 +341,13 @@ int damon_cli_run(struct damon_cli *d, ml_damon_snapshot_fn fn, void *arg)
 	sigaction(SIGTERM, &sa, &old_term);
 	damon_stop = 0;
 	ml_damon_set_callback(d->ctx, on_snapshot, &ra);
+	if (d->agent) {
+		int rc = damon_agent_run(d, on_snapshot, &ra, &damon_stop);
+
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+		return rc;
+	}
 	if (d->virtual_time)
 		err = ml_damon_run_virtual(d->ctx, d->duration_us);
 	else
@@ -345,6 +366,8 @@ int damon_cli_run(struct damon_cli *d, ml_damon_snapshot_fn fn, void *arg)
 void damon_cli_fini(struct damon_cli *d)
 {
 	ml_damon_ctx_free(d->ctx);
+	ml_proc_free(d->agent_proc);
+	d->agent_proc = NULL;
 	free(d->scheme_specs);
 	d->ctx = NULL;
 	d->scheme_specs = NULL;

@@ -68,6 +68,10 @@ struct damon_cli {
 	struct ml_damon_ctx *ctx;
 	const struct ml_damon_ops *ops;
 	pid_t child;			/* COMMAND's pid, 0 if none */
+	/* wp on another process: follow libmemlens-damon.so inside it */
+	bool agent;
+	char agent_so[4096];
+	struct ml_proc *agent_proc;
 	bool child_exited;
 	int child_status;
 };
@@ -93,6 +97,18 @@ int damon_cli_setup(struct damon_cli *d);
 int damon_cli_run(struct damon_cli *d, ml_damon_snapshot_fn fn, void *arg);
 /* Frees what init, opt and setup allocated; safe after any of them. */
 void damon_cli_fini(struct damon_cli *d);
+
+/* ---- the wp agent (damon_agent.c) ---------------------------------------- */
+
+/* Whether to follow the agent (sets d->agent, d->ops): --ops wp, or the
+ * automatic choice where wp is the only source, on another process.
+ * 0, or 1 (error printed). */
+int damon_agent_decide(struct damon_cli *d, const struct ml_damon_ops *ops);
+/* In COMMAND's child before exec. */
+void damon_agent_child_env(const struct damon_cli *d);
+/* Poll the agent's snapshots into @fn until *@stop, the end, --duration. */
+int damon_agent_run(struct damon_cli *d, ml_damon_snapshot_fn fn, void *arg,
+		    volatile int *stop);
 
 /* Bytes of regions with nr_accesses > 0: the estimated working set. */
 uint64_t damon_snapshot_wss(const struct ml_damon_snapshot *s);

@@ -423,6 +423,111 @@ int ml_damon_set_proc_root(struct ml_damon_ctx *ctx, const char *proc_root);
 int ml_damos_madvise(pid_t pid, int action, uint64_t start, uint64_t end,
 		     uint64_t *applied);
 
+/* ---- access sources of real processes (lib/damon/{wp,softdirty,idle}.c) -- */
+
+/*
+ * Their init() @arg: NULL, or "proc_root=PATH,sys_root=PATH" (either key
+ * may be left out; defaults /proc and /sys) so that tests can run them on
+ * fixture trees.
+ *
+ * wp: writes of the calling process only (@pid 0 or getpid()): userfaultfd
+ *	async write-protect of the sampled pages + PAGEMAP_SCAN (6.7+).
+ *	Other processes: through the agent, libmemlens-damon.so.
+ * softdirty: writes of any process we may ptrace: clear_refs "4" and the
+ *	pagemap soft-dirty bit (CONFIG_MEM_SOFT_DIRTY). Clearing is for the
+ *	whole process at once, so each sample costs a walk of all its page
+ *	tables, and every page it writes afterwards takes a fault: use long
+ *	sample intervals on big targets, and never on a process someone
+ *	else tracks soft-dirty pages of (CRIU).
+ * idle: reads and writes of any process, root only: pagemap PFNs and
+ *	/sys/kernel/mm/page_idle/bitmap (CONFIG_IDLE_PAGE_TRACKING), what
+ *	the kernel's vaddr ops do with the young bits.
+ */
+extern const struct ml_damon_ops ml_damon_wp_ops;
+extern const struct ml_damon_ops ml_damon_softdirty_ops;
+extern const struct ml_damon_ops ml_damon_idle_ops;
+
+/* What the wp source did so far and what its cost model believes. */
+struct ml_damon_wp_stats {
+	uint64_t nr_page_checks;	/* sampled pages checked one by one */
+	uint64_t nr_range_scans;	/* ranged PAGEMAP_SCAN calls */
+	uint64_t nr_armed;		/* written pages re-protected */
+	uint64_t nr_register_failed;	/* VMAs uffd would not take */
+	uint64_t nr_bytes_armed_at_start; /* new VMAs armed whole, bytes */
+	uint64_t page_ns;		/* model: one per-page check, ns */
+	uint64_t scan_ns_per_mib;	/* model: ranged scan, ns per MiB */
+	uint64_t monitored_bytes;	/* what the last ranges() offered */
+	bool wp_unpopulated;		/* first writes to new pages seen */
+};
+
+/* @state: a wp source's state from its init(). 0 or -EINVAL. */
+int ml_damon_wp_stats(const void *state, struct ml_damon_wp_stats *out);
+
+/* ---- the agent: wp inside an unmodified program ------------------------- */
+
+/*
+ * libmemlens-damon.so, preloaded into a program (LD_PRELOAD), runs a
+ * monitoring context with the wp source on a thread of its own inside the
+ * program and publishes each aggregation's snapshot in shared memory that
+ * memlens reads through /proc/PID/mem without stopping the program
+ * (lib/damon/agent.h has the layout). Its environment:
+ *
+ *   MEMLENS_DAMON_ATTRS    "SAMPLE_US,AGGR_US,UPDATE_US,MIN,MAX" (default:
+ *                          5000,100000,1000000,10,1000: the kernel's, but
+ *                          the program's layout is read every second, as
+ *                          it maps its memory after the agent starts)
+ *   MEMLENS_DAMON_SEED     the context's PRNG seed (default: from the pid)
+ *   MEMLENS_DAMON_SCHEMES  scheme specs (ml_damos_parse), one per line
+ */
+struct ml_proc;
+
+#define ML_DAMON_AGENT_ENV_ATTRS "MEMLENS_DAMON_ATTRS"
+#define ML_DAMON_AGENT_ENV_SEED "MEMLENS_DAMON_SEED"
+#define ML_DAMON_AGENT_ENV_SCHEMES "MEMLENS_DAMON_SCHEMES"
+
+enum ml_damon_agent_state {
+	ML_DAMON_AGENT_STARTING,	/* no snapshot yet */
+	ML_DAMON_AGENT_RUNNING,
+	ML_DAMON_AGENT_STOPPED,		/* monitoring ended (error says why) */
+	ML_DAMON_AGENT_FAILED,		/* could not start (error, why) */
+};
+
+/* What an agent published last, as the reader copied it. */
+struct ml_damon_agent_snap {
+	enum ml_damon_agent_state state;
+	int error;			/* negative errno, or 0 */
+	char ops[16];
+	char why[96];			/* with FAILED */
+	struct ml_damon_attrs attrs;
+	uint64_t nr_snapshots;		/* aggregations published so far */
+	/* the last one; its regions live in this struct's buffer */
+	struct ml_damon_snapshot snap;
+	struct ml_damon_region *buf;
+	size_t buf_cap;
+};
+
+/*
+ * Parse a copy of an agent's memory (header, then the regions at the
+ * offset the header gives; @len bytes) into @out, as hostile input: every
+ * offset, count, bound and order is checked. Returns 0, -EINVAL for
+ * anything malformed, -EAGAIN when the copy was taken mid-write (odd
+ * seq), -ENOMEM. @out's buffer is reused across calls.
+ */
+int ml_damon_agent_parse(const void *buf, size_t len,
+			 struct ml_damon_agent_snap *out);
+
+/*
+ * Read the snapshot the agent in process @pid published last: find its
+ * mapping in maps, copy it through /proc/PID/mem under the sequence
+ * counter (retrying a bounded number of times), parse it. Returns 0,
+ * -ENOENT when @pid runs no agent (or only one inherited across fork),
+ * -ESRCH when @pid is gone, -EACCES without ptrace access, -EAGAIN when
+ * no consistent copy could be had, -EINVAL for a malformed one.
+ */
+int ml_damon_agent_read(struct ml_proc *p, pid_t pid,
+			struct ml_damon_agent_snap *out);
+void ml_damon_agent_snap_free(struct ml_damon_agent_snap *s);
+
 #ifdef __cplusplus
 }
 #endif

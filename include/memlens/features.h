@@ -42,6 +42,10 @@ enum ml_feature_id {
 	ML_FEATURE_MTHP,            /* multi-size THP, 6.8+ */
 	ML_FEATURE_ALLOC_PROFILING, /* /proc/allocinfo, 6.10+ */
 	ML_FEATURE_SWAP,            /* swap areas in /proc/swaps */
+	/* DAMON access sources (memlens damon --ops), from the above */
+	ML_FEATURE_DAMON_OPS_WP,        /* PAGEMAP_SCAN + uffd WP_ASYNC */
+	ML_FEATURE_DAMON_OPS_SOFTDIRTY, /* soft-dirty */
+	ML_FEATURE_DAMON_OPS_IDLE,      /* page_idle + pagemap PFNs */
 	ML_FEATURE__COUNT,
 };
 
@@ -127,6 +131,14 @@ struct ml_features {
  * Returns 0, or -EINVAL when an argument is NULL.
  */
 int ml_features_probe(struct ml_proc *p, struct ml_features *out);
+
+/*
+ * Probe one feature (and the few it is derived from) into @out, with the
+ * same side effects as ml_features_probe() has for it. Returns 0, -EINVAL
+ * for a bad argument, -ENOMEM.
+ */
+int ml_features_probe_one(struct ml_proc *p, enum ml_feature_id id,
+			  struct ml_feature *out);
 
 /* "yes", "no", "no_permission", "unknown". */
 const char *ml_feature_state_name(enum ml_feature_state s);

@@ -12,6 +12,10 @@ static const struct {
 	const struct ml_damon_ops *ops;
 	bool in_auto;
 } ops_table[] = {
+	/* all accesses first, then writes only; wp only ever sees the caller */
+	{ &ml_damon_idle_ops, true },
+	{ &ml_damon_softdirty_ops, true },
+	{ &ml_damon_wp_ops, true },
 	{ &ml_damon_sim_ops, false },
 };
 

@@ -121,6 +121,13 @@ static const struct {
 		"memlens alloctag for user space" },
 	[ML_FEATURE_SWAP] = { "swap", "swap",
 		"none needed: swap figures read 0" },
+	[ML_FEATURE_DAMON_OPS_WP] = { "damon_ops_wp", "damon wp",
+		"softdirty or idle where present; the sim source" },
+	[ML_FEATURE_DAMON_OPS_SOFTDIRTY] = { "damon_ops_softdirty",
+		"damon softdirty",
+		"wp, in the target through libmemlens-damon.so" },
+	[ML_FEATURE_DAMON_OPS_IDLE] = { "damon_ops_idle", "damon idle",
+		"writes only: softdirty, or wp through libmemlens-damon.so" },
 };
 
 const char *ml_feature_state_name(enum ml_feature_state s)
@@ -925,47 +932,207 @@ static void make_printable(char *s)
 			*s = '?';
 }
 
+static void probe_init(struct probe *pr, struct ml_proc *p)
+{
+	long page_size = sysconf(_SC_PAGESIZE);
+
+	pr->p = p;
+	pr->page_size = page_size > 0 ? (size_t)page_size : 4096;
+	pr->procfd = ml_proc_dirfd(p);
+	pr->sysfd = open(ml_proc_sys_root(p), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pr->sysfd < 0)
+		pr->sysfd = -errno;
+	pr->not_live = live_procfs(pr->procfd);
+}
+
+static void entry_init(struct ml_feature *f, enum ml_feature_id id)
+{
+	memset(f, 0, sizeof(*f));
+	f->id = id;
+	f->key = feature_info[id].key;
+	f->name = feature_info[id].name;
+	f->fallback = feature_info[id].fallback;
+}
+
+/*
+ * The DAMON access sources, from the features they stand on (which must
+ * have been probed into @out already).
+ */
+static void probe_damon_ops_wp(struct ml_features *out)
+{
+	struct ml_feature *f = &out->f[ML_FEATURE_DAMON_OPS_WP];
+	const struct ml_feature *scan = &out->f[ML_FEATURE_PAGEMAP_SCAN];
+	const struct ml_feature *uffd = &out->f[ML_FEATURE_UFFD_WP_ASYNC];
+
+	if (scan->state != ML_FEAT_YES) {
+		set(f, scan->state, scan->err, "PAGEMAP_SCAN: %s", scan->detail);
+		return;
+	}
+	if (uffd->state != ML_FEAT_YES) {
+		set(f, uffd->state, uffd->err, "uffd WP_ASYNC: %s", uffd->detail);
+		return;
+	}
+	set(f, ML_FEAT_YES, 0, "writes only; of memlens itself or of a "
+	    "program run with libmemlens-damon.so");
+}
+
+static void probe_damon_ops_softdirty(struct ml_features *out)
+{
+	struct ml_feature *f = &out->f[ML_FEATURE_DAMON_OPS_SOFTDIRTY];
+	const struct ml_feature *sd = &out->f[ML_FEATURE_SOFT_DIRTY];
+
+	if (sd->state == ML_FEAT_YES)
+		set(f, ML_FEAT_YES, 0, "writes only; of any process this user "
+		    "may ptrace");
+	else if (sd->state == ML_FEAT_NO)
+		set(f, ML_FEAT_NO, sd->err ? sd->err : -EOPNOTSUPP,
+		    "kernel lacks CONFIG_MEM_SOFT_DIRTY");
+	else
+		set(f, sd->state, sd->err, "soft-dirty: %s", sd->detail);
+}
+
+static void probe_damon_ops_idle(struct ml_features *out)
+{
+	struct ml_feature *f = &out->f[ML_FEATURE_DAMON_OPS_IDLE];
+	const struct ml_feature *idle = &out->f[ML_FEATURE_PAGE_IDLE];
+	const struct ml_feature *pfn = &out->f[ML_FEATURE_PAGEMAP_PFN];
+
+	if (idle->state == ML_FEAT_NO)
+		set(f, ML_FEAT_NO, -EOPNOTSUPP,
+		    "kernel lacks CONFIG_IDLE_PAGE_TRACKING");
+	else if (idle->state != ML_FEAT_YES)
+		set(f, idle->state, idle->err, "page_idle: %s", idle->detail);
+	else if (pfn->state == ML_FEAT_NO_PERMISSION)
+		set(f, ML_FEAT_NO_PERMISSION, pfn->err,
+		    "pagemap PFNs need CAP_SYS_ADMIN");
+	else
+		set(f, ML_FEAT_YES, 0, "reads and writes; of any process (root)");
+}
+
+static void run_probe(const struct probe *pr, struct ml_features *out,
+		      enum ml_feature_id id)
+{
+	struct ml_feature *f = &out->f[id];
+
+	switch (id) {
+	case ML_FEATURE_PROCMAP_QUERY:
+		probe_procmap_query(pr, f);
+		break;
+	case ML_FEATURE_ANON_VMA_NAME:
+		probe_anon_vma_name(pr, f);
+		break;
+	case ML_FEATURE_PAGEMAP_PFN:
+		probe_pagemap_pfn(pr, f);
+		break;
+	case ML_FEATURE_KPAGEFLAGS:
+		probe_kpage(pr, f, "kpageflags");
+		break;
+	case ML_FEATURE_KPAGECOUNT:
+		probe_kpage(pr, f, "kpagecount");
+		break;
+	case ML_FEATURE_PAGEMAP_SCAN:
+		probe_pagemap_scan(pr, f);
+		break;
+	case ML_FEATURE_UFFD_WP_ASYNC:
+		probe_uffd_wp_async(pr, f);
+		break;
+	case ML_FEATURE_SOFT_DIRTY:
+		probe_soft_dirty(pr, f);
+		break;
+	case ML_FEATURE_PAGE_IDLE:
+		probe_page_idle(pr, f);
+		break;
+	case ML_FEATURE_DAMON:
+		probe_damon(pr, out);
+		break;
+	case ML_FEATURE_THP:
+		probe_thp(pr, out);
+		break;
+	case ML_FEATURE_MTHP:
+		probe_mthp(pr, out); /* after THP: "inherit" names its mode */
+		break;
+	case ML_FEATURE_ALLOC_PROFILING:
+		probe_alloc_profiling(pr, f);
+		break;
+	case ML_FEATURE_SWAP:
+		probe_swap(pr, out);
+		break;
+	case ML_FEATURE_DAMON_OPS_WP:
+		probe_damon_ops_wp(out);
+		break;
+	case ML_FEATURE_DAMON_OPS_SOFTDIRTY:
+		probe_damon_ops_softdirty(out);
+		break;
+	case ML_FEATURE_DAMON_OPS_IDLE:
+		probe_damon_ops_idle(out);
+		break;
+	case ML_FEATURE__COUNT:
+		break;
+	}
+}
+
 int ml_features_probe(struct ml_proc *p, struct ml_features *out)
 {
-	struct probe pr = { .p = p };
-	long page_size;
+	struct probe pr;
 
 	if (!p || !out)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
-	for (int i = 0; i < ML_FEATURE__COUNT; i++) {
-		out->f[i].id = (enum ml_feature_id)i;
-		out->f[i].key = feature_info[i].key;
-		out->f[i].name = feature_info[i].name;
-		out->f[i].fallback = feature_info[i].fallback;
-	}
-	page_size = sysconf(_SC_PAGESIZE);
-	pr.page_size = page_size > 0 ? (size_t)page_size : 4096;
-	pr.procfd = ml_proc_dirfd(p);
-	pr.sysfd = open(ml_proc_sys_root(p), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (pr.sysfd < 0)
-		pr.sysfd = -errno;
-	pr.not_live = live_procfs(pr.procfd);
-
-	probe_procmap_query(&pr, &out->f[ML_FEATURE_PROCMAP_QUERY]);
-	probe_anon_vma_name(&pr, &out->f[ML_FEATURE_ANON_VMA_NAME]);
-	probe_pagemap_pfn(&pr, &out->f[ML_FEATURE_PAGEMAP_PFN]);
-	probe_kpage(&pr, &out->f[ML_FEATURE_KPAGEFLAGS], "kpageflags");
-	probe_kpage(&pr, &out->f[ML_FEATURE_KPAGECOUNT], "kpagecount");
-	probe_pagemap_scan(&pr, &out->f[ML_FEATURE_PAGEMAP_SCAN]);
-	probe_uffd_wp_async(&pr, &out->f[ML_FEATURE_UFFD_WP_ASYNC]);
-	probe_soft_dirty(&pr, &out->f[ML_FEATURE_SOFT_DIRTY]);
-	probe_page_idle(&pr, &out->f[ML_FEATURE_PAGE_IDLE]);
-	probe_damon(&pr, out);
-	probe_thp(&pr, out);
-	probe_mthp(&pr, out); /* after THP: "inherit" names its mode */
-	probe_alloc_profiling(&pr, &out->f[ML_FEATURE_ALLOC_PROFILING]);
-	probe_swap(&pr, out);
-
+	for (int i = 0; i < ML_FEATURE__COUNT; i++)
+		entry_init(&out->f[i], (enum ml_feature_id)i);
+	probe_init(&pr, p);
+	/* in enum order: each probe's dependencies come before it */
+	for (int i = 0; i < ML_FEATURE__COUNT; i++)
+		run_probe(&pr, out, (enum ml_feature_id)i);
 	for (int i = 0; i < ML_FEATURE__COUNT; i++)
 		make_printable(out->f[i].detail);
 	if (pr.sysfd >= 0)
 		close(pr.sysfd);
+	return 0;
+}
+
+/* What each probe reads from the others' results. */
+static bool depends_on(enum ml_feature_id id, enum ml_feature_id dep)
+{
+	switch (id) {
+	case ML_FEATURE_MTHP:
+		return dep == ML_FEATURE_THP;
+	case ML_FEATURE_DAMON_OPS_WP:
+		return dep == ML_FEATURE_PAGEMAP_SCAN ||
+		       dep == ML_FEATURE_UFFD_WP_ASYNC;
+	case ML_FEATURE_DAMON_OPS_SOFTDIRTY:
+		return dep == ML_FEATURE_SOFT_DIRTY;
+	case ML_FEATURE_DAMON_OPS_IDLE:
+		return dep == ML_FEATURE_PAGE_IDLE ||
+		       dep == ML_FEATURE_PAGEMAP_PFN;
+	default:
+		return false;
+	}
+}
+
+int ml_features_probe_one(struct ml_proc *p, enum ml_feature_id id,
+			  struct ml_feature *out)
+{
+	struct ml_features *all;
+	struct probe pr;
+
+	if (!p || !out || (unsigned)id >= ML_FEATURE__COUNT)
+		return -EINVAL;
+	all = calloc(1, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	for (int i = 0; i < ML_FEATURE__COUNT; i++)
+		entry_init(&all->f[i], (enum ml_feature_id)i);
+	probe_init(&pr, p);
+	for (int i = 0; i < ML_FEATURE__COUNT; i++)
+		if (depends_on(id, (enum ml_feature_id)i))
+			run_probe(&pr, all, (enum ml_feature_id)i);
+	run_probe(&pr, all, id);
+	make_printable(all->f[id].detail);
+	*out = all->f[id];
+	if (pr.sysfd >= 0)
+		close(pr.sysfd);
+	free(all);
 	return 0;
 }
 
