@@ -10,11 +10,11 @@
 
 static const struct cli_cmd damon_cmds[] = {
 	{ "monitor", cmd_damon_monitor, "live view of regions, access frequency, working set" },
+	{ "record", cmd_damon_record, "record every aggregation into an SQLite file" },
+	{ "report", cmd_damon_report, "heatmap, working set, regions of a recording" },
 	{ "start", cmd_damon_start, "start a kdamond of the kernel's DAMON (sysfs)" },
 	{ "status", cmd_damon_status, "every kdamond, ours and foreign (only reads)" },
 	{ "stop", cmd_damon_stop, "stop the kdamonds memlens started" },
-	{ "record", cmd_damon_record, "record every aggregation into an SQLite file" },
-	{ "report", cmd_damon_report, "heatmap, working set, regions of a recording" },
 	{ NULL, NULL, NULL },
 };
 
