@@ -45,6 +45,13 @@ expect damon_sysfs "$(yes_if 'kconfig_y DAMON_SYSFS')" "CONFIG_DAMON_SYSFS=$(kco
 expect thp "$(yes_if 'kconfig_y TRANSPARENT_HUGEPAGE')" "CONFIG_TRANSPARENT_HUGEPAGE=$(kconfig TRANSPARENT_HUGEPAGE)"
 expect mthp "$(yes_if 'kconfig_y TRANSPARENT_HUGEPAGE' 'kver_ge 6 8')" "6.8+ and THP"
 expect alloc_profiling "$(yes_if 'kconfig_y MEM_ALLOC_PROFILING')" "CONFIG_MEM_ALLOC_PROFILING=$(kconfig MEM_ALLOC_PROFILING)"
+# DAMON's access sources: what each needs of the kernel (wp: the two
+# features above; softdirty and idle: their config options; idle: root,
+# which the guest tests are)
+expect damon_ops_wp "$(yes_if "$pm" 'kconfig_y USERFAULTFD' \
+	'kconfig_y HAVE_ARCH_USERFAULTFD_WP' 'kver_ge 6 7')" "wp: PAGEMAP_SCAN and uffd WP_ASYNC"
+expect damon_ops_softdirty "$(yes_if 'kconfig_y MEM_SOFT_DIRTY')" "softdirty: CONFIG_MEM_SOFT_DIRTY"
+expect damon_ops_idle "$(yes_if 'kconfig_y IDLE_PAGE_TRACKING')" "idle: CONFIG_IDLE_PAGE_TRACKING"
 # no swap area is set up by this test
 expect swap no "no swap area in the guest"
 if kconfig_y SWAP; then
@@ -63,7 +70,7 @@ if kconfig_y MEM_ALLOC_PROFILING_ENABLED_BY_DEFAULT; then
 fi
 
 # every feature memlens knows was reported, and no other
-check_eq "number of features reported" "$(wc -l <features)" 14
+check_eq "number of features reported" "$(wc -l <features)" 17
 
 # DAMON operations sets, read from a context doctor finds (the guest's own
 # sysfs; on the host, DAMON is never written)
