@@ -142,12 +142,12 @@ int damon_cli_opt(struct damon_cli *d, int opt, const char *arg)
 	return 1;
 }
 
-int damon_cli_args(struct damon_cli *d, int argc, char **argv, int optind)
+int damon_cli_args(struct damon_cli *d, int argc, char **argv, int first)
 {
 	bool sim = d->ops_name && !strcmp(d->ops_name, "sim");
 
-	if (optind < argc)
-		d->command = &argv[optind];
+	if (first < argc)
+		d->command = &argv[first];
 	if (d->pid && d->command)
 		return cli_usage_error(d->cmd, "-p and COMMAND exclude each other");
 	if (!d->pid && !d->command && !sim)

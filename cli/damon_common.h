@@ -81,9 +81,9 @@ struct damon_cli {
 void damon_cli_init(struct damon_cli *d, const char *cmd);
 /* 0 when @opt was handled, 1 when it is not one of ours, EXIT_USAGE. */
 int damon_cli_opt(struct damon_cli *d, int opt, const char *arg);
-/* After getopt: argv[optind..] must be "-- COMMAND..." or empty;
+/* After getopt: argv[first..] (first: getopt's optind) must be "-- COMMAND..." or empty;
  * exactly one of -p and COMMAND (sim needs neither). 0 or EXIT_USAGE. */
-int damon_cli_args(struct damon_cli *d, int argc, char **argv, int optind);
+int damon_cli_args(struct damon_cli *d, int argc, char **argv, int first);
 /* Help text for the shared options. */
 void damon_cli_usage(FILE *f);
 /* Context, COMMAND, target, schemes. 0, 1 (runtime error, printed) or
