@@ -103,28 +103,19 @@ static int idle_init(void **state, pid_t pid, const char *arg,
 		     const char **why)
 {
 	const char *unused;
-	struct src_args a;
 	struct idle_state *s;
 	int err;
 
 	if (!why)
 		why = &unused;
 	*why = NULL;
-	err = src_args_parse(arg, &a);
-	if (err) {
-		*why = "bad source argument";
-		return err;
-	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->bitmap_fd = -1;
-	s->pid = pid ? pid : getpid();
-	err = src_proc_new(&a, &s->proc);
-	if (err) {
-		*why = "cannot open the proc root";
+	err = src_open(arg, pid, &s->proc, &s->pid, why);
+	if (err)
 		goto fail;
-	}
 	/* the kernel's lack first: it is the answer wherever we run */
 	err = open_bitmap(s, why);
 	if (err)

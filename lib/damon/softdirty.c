@@ -86,28 +86,19 @@ static int sd_open(struct sd_state *s, const char **why)
 static int sd_init(void **state, pid_t pid, const char *arg, const char **why)
 {
 	const char *unused;
-	struct src_args a;
 	struct sd_state *s;
 	int err;
 
 	if (!why)
 		why = &unused;
 	*why = NULL;
-	err = src_args_parse(arg, &a);
-	if (err) {
-		*why = "bad source argument";
-		return err;
-	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->clear_refs_fd = -1;
-	s->pid = pid ? pid : getpid();
-	err = src_proc_new(&a, &s->proc);
-	if (err) {
-		*why = "cannot open the proc root";
+	err = src_open(arg, pid, &s->proc, &s->pid, why);
+	if (err)
 		goto fail;
-	}
 	if (!src_pid_alive(s->proc, s->pid)) {
 		*why = "no such process";
 		err = -ESRCH;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 
 #include "sources.h"
 #include "../util/util.h"
@@ -87,6 +88,25 @@ int src_proc_new(const struct src_args *a, struct ml_proc **out)
 		.sys_root = a->sys_root);
 
 	return ml_proc_new(&o, out);
+}
+
+int src_open(const char *arg, pid_t pid, struct ml_proc **proc,
+	     pid_t *target, const char **why)
+{
+	struct src_args a;
+	int err;
+
+	*why = NULL;
+	*target = pid ? pid : getpid();
+	err = src_args_parse(arg, &a);
+	if (err) {
+		*why = "bad source argument";
+		return err;
+	}
+	err = src_proc_new(&a, proc);
+	if (err)
+		*why = "cannot open the proc root";
+	return err;
 }
 
 bool src_proc_is_live(const struct ml_proc *p)

@@ -36,6 +36,13 @@ struct src_args {
 int src_args_parse(const char *arg, struct src_args *out);
 /* An ml_proc for the parsed roots. */
 int src_proc_new(const struct src_args *a, struct ml_proc **out);
+/*
+ * The start of every real-process source's init(): parse @arg, open its
+ * proc root into *@proc, and the target's pid into *@target (@pid, or the
+ * caller for 0). On failure *@why says what failed (never NULL after).
+ */
+int src_open(const char *arg, pid_t pid, struct ml_proc **proc,
+	     pid_t *target, const char **why);
 /* The proc root is the kernel's procfs (so live probes mean something). */
 bool src_proc_is_live(const struct ml_proc *p);
 
