@@ -1036,12 +1036,7 @@ static const char *end_reason_of(const char *path, char *buf, size_t sz)
 }
 
 #define SIM "sim:size=1G gap=256M+256M @0 0-64M:1 @5s 512M-576M:1"
-/*
- * damon record under LeakSanitizer: cli/damon_common.c keeps the name of
- * "--ops NAME:ARG" (strndup) until exit on purpose, which the sanitizer
- * reports as a leak and turns into exit status 1.
- */
-#define RECORD "ASAN_OPTIONS=detect_leaks=0 %s damon record"
+#define RECORD "%s damon record"
 
 static void test_cli(void)
 {
