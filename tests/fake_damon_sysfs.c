@@ -571,6 +571,10 @@ static void tried(int k, bool regions, bool stats)
 	static struct fake_region regs[4096];
 	size_t nr = load_regions(k, regs, 4096);
 	char cd[PATH_MAX], sd[PATH_MAX], p[PATH_MAX + 64], act[32];
+	/* the kernel names region directories with one counter for all the
+	 * schemes of an update (damon_sysfs_schemes_region_idx), so a scheme's
+	 * numbers start where the previous scheme's ended */
+	unsigned long long idx = 0;
 	int ns;
 
 	snprintf(cd, sizeof(cd), "kdamonds/%d/contexts/0", k);
@@ -593,15 +597,16 @@ static void tried(int k, bool regions, bool stats)
 			total += r->end - r->start;
 			if (regions) {
 				snprintf(p, sizeof(p), "%s/tried_regions/%llu",
-					 sd, n);
+					 sd, idx);
 				mkdirf(false, "%s", p);
 				putf(strcat(p, "/start"), "%llu\n", r->start);
-				snprintf(p, sizeof(p), "%s/tried_regions/%llu/end", sd, n);
+				snprintf(p, sizeof(p), "%s/tried_regions/%llu/end", sd, idx);
 				putf(p, "%llu\n", r->end);
-				snprintf(p, sizeof(p), "%s/tried_regions/%llu/nr_accesses", sd, n);
+				snprintf(p, sizeof(p), "%s/tried_regions/%llu/nr_accesses", sd, idx);
 				putf(p, "%llu\n", r->nr_accesses);
-				snprintf(p, sizeof(p), "%s/tried_regions/%llu/age", sd, n);
+				snprintf(p, sizeof(p), "%s/tried_regions/%llu/age", sd, idx);
 				putf(p, "%llu\n", r->age);
+				idx++;
 			}
 			n++;
 		}

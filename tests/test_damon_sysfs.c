@@ -700,7 +700,17 @@ static void test_read_newer_kernel_tree(void)
 		{ "kdamonds/0/contexts/0/schemes/0/ops_filters/1/matching", "Y\n" },
 		{ "kdamonds/0/contexts/0/schemes/0/ops_filters/1/allow", "Y\n" },
 		{ "kdamonds/0/contexts/0/schemes/0/stats/sz_ops_filter_passed", "0\n" },
-		{ "kdamonds/0/contexts/0/schemes/0/tried_regions/total_bytes", "0\n" },
+		{ "kdamonds/0/contexts/0/schemes/0/tried_regions/total_bytes", "12288\n" },
+		/* numbered from 5, as the kernel's counter may leave them, with
+		 * a gap: read in number order */
+		{ "kdamonds/0/contexts/0/schemes/0/tried_regions/5/start", "4096\n" },
+		{ "kdamonds/0/contexts/0/schemes/0/tried_regions/5/end", "8192\n" },
+		{ "kdamonds/0/contexts/0/schemes/0/tried_regions/5/nr_accesses", "1\n" },
+		{ "kdamonds/0/contexts/0/schemes/0/tried_regions/5/age", "2\n" },
+		{ "kdamonds/0/contexts/0/schemes/0/tried_regions/12/start", "16384\n" },
+		{ "kdamonds/0/contexts/0/schemes/0/tried_regions/12/end", "24576\n" },
+		{ "kdamonds/0/contexts/0/schemes/0/tried_regions/12/nr_accesses", "3\n" },
+		{ "kdamonds/0/contexts/0/schemes/0/tried_regions/12/age", "4\n" },
 	};
 	ML_OPTS(ml_damon_sysfs_opts, o, .sys_root = root);
 	struct ml_damon_sysfs *s = NULL;
@@ -735,6 +745,14 @@ static void test_read_newer_kernel_tree(void)
 			CHECK_EQ(sc->filters[0].allow, 0);
 			CHECK_STR(sc->filters[1].type, "unmapped");
 			CHECK_EQ(sc->filters[1].allow, 1);
+		}
+		CHECK_EQ(sc->nr_tried_regions, 2);
+		if (sc->nr_tried_regions == 2) {
+			CHECK_U64(sc->tried_regions[0].start, 4096);
+			CHECK_U64(sc->tried_regions[0].age, 2);
+			CHECK_U64(sc->tried_regions[1].start, 16384);
+			CHECK_U64(sc->tried_regions[1].end, 24576);
+			CHECK_U64(sc->tried_regions[1].nr_accesses, 3);
 		}
 	}
 	ml_kdamonds_free(&k);

@@ -7,13 +7,16 @@
  * settle when a file reads back as the kernel prints it).
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <memlens/damon_sysfs.h>
 
@@ -614,34 +617,103 @@ static void read_filters(struct rd *r, const char *dir,
 	sc->nr_filters = total;
 }
 
+static int cmp_uint(const void *a, const void *b)
+{
+	unsigned int x = *(const unsigned int *)a, y = *(const unsigned int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The numbered directories under <dir>/tried_regions, sorted. Listed, not
+ * counted up from 0: the kernel names them with one counter for all the
+ * schemes of an update (damon_sysfs_schemes_region_idx in
+ * mm/damon/sysfs-schemes.c), so a scheme's numbers start where the
+ * previous scheme's ended. *@idx: NULL when there are none.
+ */
+static int tried_indices(struct rd *r, const char *dir, unsigned int **idx,
+			 size_t *nr)
+{
+	char rel[PATH_MAX];
+	size_t cap = 0, n = 0;
+	struct dirent *de;
+	DIR *d;
+	int fd, err = 0;
+
+	*idx = NULL;
+	*nr = 0;
+	if (pathf(rel, "%s/tried_regions", dir))
+		return -ENAMETOOLONG;
+	fd = openat(r->s->admin_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (!err && n < NR_REGIONS_MAX && (de = readdir(d))) {
+		unsigned long v;
+		char *end;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		errno = 0;
+		v = strtoul(de->d_name, &end, 10);
+		if (errno || *end || v > UINT32_MAX)
+			continue;
+		err = grow_array((void **)idx, &cap, n, sizeof(**idx));
+		if (!err)
+			(*idx)[n++] = (unsigned int)v;
+	}
+	closedir(d);
+	if (err) {
+		free(*idx);
+		*idx = NULL;
+		return err;
+	}
+	if (n)
+		qsort(*idx, n, sizeof(**idx), cmp_uint);
+	*nr = n;
+	return 0;
+}
+
 static void read_tried(struct rd *r, const char *dir,
 		       struct ml_kdamond_scheme *sc)
 {
-	size_t cap = 0, n = 0;
+	unsigned int *idx;
+	size_t nr, n = 0;
+	int err;
 
 	rd_u64(r, &sc->tried_total_bytes, "%s/tried_regions/total_bytes", dir);
-	for (;;) {
-		struct ml_damon_region *reg;
+	err = tried_indices(r, dir, &idx, &nr);
+	if (err) {
+		note(r, err);
+		return;
+	}
+	if (nr) {
+		sc->tried_regions = calloc(nr, sizeof(*sc->tried_regions));
+		if (!sc->tried_regions) {
+			note(r, -ENOMEM);
+			nr = 0;
+		}
+	}
+	for (size_t i = 0; i < nr; i++) {
+		struct ml_damon_region *reg = &sc->tried_regions[n];
 		char rdir[PATH_MAX];
 
-		if (n >= NR_REGIONS_MAX || pathf(rdir, "%s/tried_regions/%zu",
-						 dir, n))
-			break;
+		if (pathf(rdir, "%s/tried_regions/%u", dir, idx[i]))
+			continue;
+		/* a region the kernel removed meanwhile is left out */
 		if (!exists(r->s, rdir))
-			break;
-		if (grow_array((void **)&sc->tried_regions, &cap, n,
-			       sizeof(*reg))) {
-			note(r, -ENOMEM);
-			break;
-		}
-		reg = &sc->tried_regions[n];
-		memset(reg, 0, sizeof(*reg));
+			continue;
 		rd_u64(r, &reg->start, "%s/start", rdir);
 		rd_u64(r, &reg->end, "%s/end", rdir);
 		rd_u32(r, &reg->nr_accesses, "%s/nr_accesses", rdir);
 		rd_u32(r, &reg->age, "%s/age", rdir);
 		n++;
 	}
+	free(idx);
 	sc->nr_tried_regions = n;
 }
 
