@@ -103,6 +103,8 @@ struct ml_name_ranges {
 	size_t n;
 	char *names;         /* owns the strings the ranges point to */
 	uint64_t generation; /* the registry's, for tests */
+	/* bytes of @names used: each distinct name once, NUL-terminated */
+	size_t names_len;
 };
 
 void ml_name_ranges_free(struct ml_name_ranges *r);

@@ -19,11 +19,11 @@
  * thousands of ranges cost the same per call as ten.
  *
  * Consistency: header.seq is a sequence counter, odd while the writer
- * changes anything. A reader copies the header, the directory and the name
- * slots and blocks used so far, then reads seq again; equal and even means
- * the copy
- * is consistent (the unused tails of the name and block areas, and the
- * writer's hash index, are not copied). The writer never waits for readers.
+ * changes anything. A reader reads the header, the name slots and blocks
+ * used so far and the directory, then reads seq again; equal and even means
+ * what it read is consistent (the unused tails of the name and block areas,
+ * and the writer's hash index, are not read). The writer never waits for
+ * readers.
  *
  * A registry that outgrows its mapping is copied to a new, larger one
  * (generation + 1), and the old one is retired (flags REG_RETIRED) before

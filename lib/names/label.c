@@ -543,32 +543,39 @@ static int find_registry(struct ml_proc *p, pid_t pid, struct ml_vma_list *out)
 }
 
 /*
- * Number the distinct names. The parser lays the names out in the order
- * the ranges first use them, so a name is new exactly when it starts where
- * the last new one ended; a name seen before is found by its offset among
- * those numbered so far.
+ * Number the distinct names: the parser lays each name out once, one
+ * after the other, so their offsets in order number them, and a range's
+ * number is its name's offset found among them (most often the one after
+ * the previous range's, as programs name their regions in order).
  */
 static int number_names(struct ml_names_labeler *nl)
 {
 	const struct ml_name_ranges *nr = &nl->nr;
-	_cleanup_free_ size_t *name_at = malloc(nr->n * sizeof(*name_at));
-	size_t next = 0, uniq = 0;
+	_cleanup_free_ size_t *name_at = NULL;
+	size_t uniq = 0, prev = 0;
 
-	nl->uniq_of = malloc(nr->n * sizeof(*nl->uniq_of));
+	for (size_t off = 0; off < nr->names_len;
+	     off += strlen(nr->names + off) + 1)
+		uniq++;
+	name_at = malloc((uniq ? uniq : 1) * sizeof(*name_at));
+	nl->uniq_of = malloc((nr->n ? nr->n : 1) * sizeof(*nl->uniq_of));
 	if (!name_at || !nl->uniq_of)
 		return -ENOMEM;
+	uniq = 0;
+	for (size_t off = 0; off < nr->names_len;) {
+		size_t len = strlen(nr->names + off);
+
+		name_at[uniq++] = off;
+		/* its two labels, at most */
+		nl->labels_cap += 2 * len + sizeof("[anon:]") +
+				  sizeof("[anon_shmem:]");
+		off += len + 1;
+	}
 	for (size_t i = 0; i < nr->n; i++) {
 		size_t off = (size_t)(nr->r[i].name - nr->names), lo = 0, hi = uniq;
 
-		if (off == next) {
-			size_t len = strlen(nr->r[i].name);
-
-			name_at[uniq] = off;
-			nl->uniq_of[i] = (uint32_t)uniq++;
-			/* its two labels, at most */
-			nl->labels_cap += 2 * len + sizeof("[anon:]") +
-					  sizeof("[anon_shmem:]");
-			next = off + len + 1;
+		if (prev + 1 < uniq && name_at[prev + 1] == off) {
+			prev = nl->uniq_of[i] = (uint32_t)(prev + 1);
 			continue;
 		}
 		while (lo < hi) {
@@ -581,7 +588,7 @@ static int number_names(struct ml_names_labeler *nl)
 		}
 		if (lo == uniq || name_at[lo] != off)
 			return -EINVAL; /* not how the parser lays names out */
-		nl->uniq_of[i] = (uint32_t)lo;
+		prev = nl->uniq_of[i] = (uint32_t)lo;
 	}
 	nl->labels = malloc(nl->labels_cap ? nl->labels_cap : 1);
 	nl->label_at[0] = malloc((uniq ? uniq : 1) * sizeof(uint32_t));

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Reading another process's registry: find its mapping in maps, copy it
- * through /proc/PID/mem under the sequence counter, and parse the copy
+ * Reading another process's registry: find its mapping in maps, read it
+ * through /proc/PID/mem under the sequence counter, parsing it as it comes
  * without trusting a byte of it. No global state: everything lives in the
  * caller's struct ml_name_ranges.
  */
@@ -82,72 +82,156 @@ static int check_header(const struct reg_header *h, size_t len)
 }
 
 /*
- * The parts a reader copies, at their offsets: the header, the directory,
- * the name slots and the blocks used so far. Not the unused tails, nor the
- * writer's hash index: the buffer's pages there are never touched.
+ * Where the parser gets registry bytes: a copy in memory (fuzzing, tests),
+ * or the live mapping through /proc/PID/mem, read through a small window
+ * so that a reader touches 64 KiB of fresh memory, not the megabytes a
+ * registry of tens of thousands of names takes (page faults dominate the
+ * cost of reading it, several times more under a paravirtualised MMU).
  */
-struct part {
-	uint64_t off, len;
+#define WINDOW (64u << 10)
+
+struct src {
+	size_t size;			/* bytes of registry to read */
+	const unsigned char *mem;	/* a copy, or NULL: read @fd */
+	int fd;
+	uint64_t addr;			/* the mapping's address in the target */
+	unsigned char *win;		/* WINDOW bytes */
+	uint64_t win_off;
+	size_t win_len;
+	int err;			/* the first read error */
 };
 
-static size_t used_parts(const struct reg_header *h, struct part p[3])
-{
-	uint64_t end = 0;
+static int pread_full(int fd, void *buf, size_t len, uint64_t addr);
 
-	p[0].off = 0;
-	p[0].len = (uint64_t)h->dir_off + (uint64_t)h->nr_dir * 4;
-	p[1].off = h->names_off;
-	p[1].len = (uint64_t)h->names_hwm * REG_NAME_SLOT_SIZE;
-	p[2].off = h->blocks_off;
-	p[2].len = (uint64_t)h->blocks_hwm * REG_BLOCK_SIZE;
-	for (int i = 0; i < 3; i++)
-		if (p[i].off + p[i].len > end)
-			end = p[i].off + p[i].len;
-	return (size_t)end;
+/* @len bytes at @off (@len <= WINDOW), or NULL: out of bounds or unread. */
+static const unsigned char *src_get(struct src *s, uint64_t off, size_t len)
+{
+	size_t n;
+	int err;
+
+	if (off > s->size || len > s->size - off || len > WINDOW)
+		return NULL;
+	if (s->mem)
+		return s->mem + off;
+	if (off >= s->win_off && off + len <= s->win_off + s->win_len)
+		return s->win + (off - s->win_off);
+	n = s->size - off < WINDOW ? (size_t)(s->size - off) : WINDOW;
+	err = pread_full(s->fd, s->win, n, s->addr + off);
+	if (err) {
+		if (!s->err)
+			s->err = err;
+		s->win_len = 0;
+		return NULL;
+	}
+	s->win_off = off;
+	s->win_len = n;
+	return s->win;
+}
+
+/* A read error of the source, else -EINVAL (the bytes are malformed). */
+static int src_fail(const struct src *s)
+{
+	return s->err ? s->err : -EINVAL;
 }
 
 /*
- * The name in slot @id, checked, copied once into out->names; returns its
- * offset there or a negative errno.
+ * Pass 1, the name slots in order: every slot in use (refs > 0) is
+ * checked and copied once into out->names, and offs[id] gets its offset
+ * there (UINT32_MAX for a free slot, which no range may name).
  */
-static long name_offset(const unsigned char *buf, const struct reg_header *h,
-			uint32_t id, uint32_t *offs, size_t *names_len)
+static int parse_names(struct src *s, const struct reg_header *h,
+		       uint32_t *offs, char *names, size_t names_cap,
+		       size_t *names_len)
 {
-	const unsigned char *s;
-	struct reg_name n;
+	for (uint32_t id = 0; id < h->names_hwm; id++) {
+		const unsigned char *sl = src_get(s, h->names_off +
+					(uint64_t)id * REG_NAME_SLOT_SIZE,
+					REG_NAME_SLOT_SIZE);
+		struct reg_name n;
 
-	if (id >= h->names_hwm)
-		return -EINVAL;
-	if (offs[id] != UINT32_MAX)
-		return offs[id];
-	memcpy(&n, buf + h->names_off + (size_t)id * REG_NAME_SLOT_SIZE,
-	       sizeof(n));
-	if (n.refs == 0 || n.len >= ML_NAME_MAX || n.s[n.len] != '\0')
-		return -EINVAL;
-	s = (const unsigned char *)n.s;
-	for (uint32_t i = 0; i < n.len; i++)
-		if (!name_char_ok(s[i]))
+		if (!sl)
+			return src_fail(s);
+		memcpy(&n.refs, sl + offsetof(struct reg_name, refs), sizeof(n.refs));
+		memcpy(&n.len, sl + offsetof(struct reg_name, len), sizeof(n.len));
+		offs[id] = UINT32_MAX;
+		if (n.refs == 0)
+			continue;
+		sl += offsetof(struct reg_name, s);
+		if (n.len >= ML_NAME_MAX || sl[n.len] != '\0' ||
+		    *names_len + n.len + 1 > names_cap)
 			return -EINVAL;
-	offs[id] = (uint32_t)*names_len;
-	*names_len += n.len + 1;
-	return offs[id];
+		for (uint32_t i = 0; i < n.len; i++)
+			if (!name_char_ok(sl[i]))
+				return -EINVAL;
+		offs[id] = (uint32_t)*names_len;
+		memcpy(names + *names_len, sl, n.len);
+		names[*names_len + n.len] = '\0';
+		*names_len += n.len + 1;
+	}
+	return 0;
 }
 
-int ml_names_registry_parse(const void *data, size_t len,
-			    struct ml_name_ranges *out)
+/* Pass 2, the blocks in directory order: sorted, aligned, named ranges. */
+static int parse_ranges(struct src *s, const struct reg_header *h,
+			const uint32_t *offs, struct ml_name_ranges *out)
 {
-	const unsigned char *buf = data;
-	_cleanup_free_ uint32_t *offs = NULL;
-	struct reg_header h;
 	uint64_t prev_end = 0;
-	size_t n = 0, names_len = 0, names_cap;
+	size_t n = 0;
+
+	for (uint32_t k = 0; k < h->nr_dir; k++) {
+		const unsigned char *p = src_get(s, h->dir_off + (uint64_t)k * 4, 4);
+		struct reg_block b;
+		uint32_t id;
+
+		if (!p)
+			return src_fail(s);
+		memcpy(&id, p, 4);
+		if (id >= h->blocks_hwm)
+			return -EINVAL;
+		p = src_get(s, h->blocks_off + (uint64_t)id * REG_BLOCK_SIZE,
+			    REG_BLOCK_SIZE);
+		if (!p)
+			return src_fail(s);
+		memcpy(&b, p, sizeof(b));
+		if (b.nr == 0 || b.nr > REG_BLOCK_RANGES)
+			return -EINVAL;
+		for (uint32_t i = 0; i < b.nr; i++) {
+			const struct reg_range *x = &b.r[i];
+
+			if (x->start >= x->end || x->start < prev_end ||
+			    (x->start | x->end) & (h->page_size - 1) ||
+			    n >= h->nr_ranges || x->name >= h->names_hwm ||
+			    offs[x->name] == UINT32_MAX)
+				return -EINVAL;
+			out->r[n].start = x->start;
+			out->r[n].end = x->end;
+			out->r[n].name = out->names + offs[x->name];
+			n++;
+			prev_end = x->end;
+		}
+	}
+	if (n != h->nr_ranges)
+		return -EINVAL;
+	out->n = n;
+	return 0;
+}
+
+static int parse_src(struct src *s, struct ml_name_ranges *out)
+{
+	_cleanup_free_ uint32_t *offs = NULL;
+	const unsigned char *p;
+	struct reg_header h;
+	size_t names_len = 0, names_cap;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if (!buf || len < sizeof(h))
+	if (s->size < sizeof(h))
 		return -EINVAL;
-	memcpy(&h, buf, sizeof(h));
-	err = check_header(&h, len);
+	p = src_get(s, 0, sizeof(h));
+	if (!p)
+		return src_fail(s);
+	memcpy(&h, p, sizeof(h));
+	err = check_header(&h, s->size);
 	if (err)
 		return err;
 	if (h.nr_ranges == 0)
@@ -165,61 +249,28 @@ int ml_names_registry_parse(const void *data, size_t len,
 		ml_name_ranges_free(out);
 		return -ENOMEM;
 	}
-	memset(offs, 0xff, (size_t)h.names_hwm * sizeof(*offs));
-
-	for (uint32_t k = 0; k < h.nr_dir; k++) {
-		uint32_t id;
-		struct reg_block b;
-
-		memcpy(&id, buf + h.dir_off + (size_t)k * 4, 4);
-		if (id >= h.blocks_hwm)
-			goto bad;
-		memcpy(&b, buf + h.blocks_off + (size_t)id * REG_BLOCK_SIZE,
-		       sizeof(b));
-		if (b.nr == 0 || b.nr > REG_BLOCK_RANGES)
-			goto bad;
-		for (uint32_t i = 0; i < b.nr; i++) {
-			const struct reg_range *x = &b.r[i];
-			long off;
-
-			if (x->start >= x->end || x->start < prev_end ||
-			    (x->start | x->end) & (h.page_size - 1) ||
-			    n >= h.nr_ranges)
-				goto bad;
-			off = name_offset(buf, &h, x->name, offs, &names_len);
-			if (off < 0)
-				goto bad;
-			out->r[n].start = x->start;
-			out->r[n].end = x->end;
-			/* an offset for now: names may still move */
-			out->r[n].name = (const char *)(uintptr_t)off;
-			n++;
-			prev_end = x->end;
-		}
+	err = parse_names(s, &h, offs, out->names, names_cap, &names_len);
+	if (!err)
+		err = parse_ranges(s, &h, offs, out);
+	if (err) {
+		ml_name_ranges_free(out);
+		return err;
 	}
-	if (n != h.nr_ranges)
-		goto bad;
-	/* copy the names, then turn offsets into pointers */
-	for (uint32_t id = 0; id < h.names_hwm; id++) {
-		const unsigned char *sl = buf + h.names_off +
-					  (size_t)id * REG_NAME_SLOT_SIZE;
-		uint32_t nlen;
-
-		if (offs[id] == UINT32_MAX)
-			continue;
-		memcpy(&nlen, sl + offsetof(struct reg_name, len), sizeof(nlen));
-		memcpy(out->names + offs[id], sl + offsetof(struct reg_name, s),
-		       nlen);
-		out->names[offs[id] + nlen] = '\0';
-	}
-	for (size_t i = 0; i < n; i++)
-		out->r[i].name = out->names + (uintptr_t)out->r[i].name;
-	out->n = n;
 	out->generation = h.generation;
+	out->names_len = names_len;
 	return 0;
-bad:
-	ml_name_ranges_free(out);
-	return -EINVAL;
+}
+
+int ml_names_registry_parse(const void *data, size_t len,
+			    struct ml_name_ranges *out)
+{
+	struct src s = { .size = len, .mem = data };
+
+	if (!data) {
+		memset(out, 0, sizeof(*out));
+		return -EINVAL;
+	}
+	return parse_src(&s, out);
 }
 
 /* ---- reading a live process --------------------------------------------------- */
@@ -237,26 +288,6 @@ static void backoff(int attempt)
 	if (ts.tv_nsec > 1000000L)
 		ts.tv_nsec = 1000000L;
 	nanosleep(&ts, NULL);
-}
-
-/*
- * Fault a fresh buffer's pages in with one call, not one fault per page as
- * the copy reaches them (several times dearer under a paravirtualised MMU).
- * A hint: kernels before 5.14 refuse it.
- */
-static void prefault(void *addr, size_t len)
-{
-#ifdef MADV_POPULATE_WRITE
-	uintptr_t page = 4096;
-	uintptr_t start = ((uintptr_t)addr + page - 1) & ~(page - 1);
-	uintptr_t stop = ((uintptr_t)addr + len) & ~(page - 1);
-
-	if (stop > start + 16 * page)
-		madvise((void *)start, stop - start, MADV_POPULATE_WRITE);
-#else
-	(void)addr;
-	(void)len;
-#endif
 }
 
 static int pread_full(int fd, void *buf, size_t len, uint64_t addr)
@@ -280,24 +311,30 @@ static int pread_full(int fd, void *buf, size_t len, uint64_t addr)
 	return 0;
 }
 
-/* One registry mapping at [addr, addr + size): a consistent copy, parsed. */
+/*
+ * One registry mapping at [addr, addr + size), parsed as it is read, then
+ * checked against the sequence counter: a registry that changed meanwhile
+ * (or that looked malformed because it did) is read again.
+ */
 static int read_one(int fd, uint64_t addr, uint64_t size,
 		    struct ml_name_ranges *out)
 {
-	_cleanup_free_ unsigned char *buf = NULL;
-	size_t cap = 0;
+	_cleanup_free_ unsigned char *win = malloc(WINDOW);
 	int err = -EAGAIN;
 
+	if (!win)
+		return -ENOMEM;
+	if (size < REG_HEADER_SIZE)
+		return -EINVAL;
 	for (int attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+		struct src s = { .size = (size_t)size, .fd = fd, .addr = addr,
+				 .win = win };
 		struct reg_header h;
-		struct part parts[3];
 		uint64_t seq_after;
-		size_t need;
+		int rerr;
 
 		if (attempt)
 			backoff(attempt);
-		if (size < REG_HEADER_SIZE)
-			return -EINVAL;
 		err = pread_full(fd, &h, sizeof(h), addr);
 		if (err)
 			return err;
@@ -308,37 +345,20 @@ static int read_one(int fd, uint64_t addr, uint64_t size,
 			return err;
 		if (h.self_addr != addr || h.map_size != size)
 			return -EINVAL;
-		need = used_parts(&h, parts);
-		if (need > size)
-			return -EINVAL;
-		if (need > cap) {
-			unsigned char *nb = realloc(buf, need);
-
-			if (!nb)
-				return -ENOMEM;
-			buf = nb;
-			cap = need;
-		}
-		for (int i = 0; i < 3 && !err; i++) {
-			if (!parts[i].len)
-				continue;
-			prefault(buf + parts[i].off, parts[i].len);
-			err = pread_full(fd, buf + parts[i].off, parts[i].len,
-					 addr + parts[i].off);
-		}
-		if (err)
+		err = parse_src(&s, out);
+		if (err == -ENOMEM || err == -ESTALE || err == -ESRCH)
 			return err;
-		err = pread_full(fd, &seq_after, sizeof(seq_after),
-				 addr + offsetof(struct reg_header, seq));
-		if (err)
-			return err;
-		if (seq_after != h.seq) {
-			err = -EAGAIN;
-			continue; /* the writer changed something meanwhile */
+		rerr = pread_full(fd, &seq_after, sizeof(seq_after),
+				  addr + offsetof(struct reg_header, seq));
+		if (rerr) {
+			ml_name_ranges_free(out);
+			return rerr;
 		}
-		err = ml_names_registry_parse(buf, need, out);
-		if (err != -EAGAIN)
+		if (seq_after == h.seq && err != -EAGAIN)
 			return err;
+		/* the writer changed something meanwhile */
+		ml_name_ranges_free(out);
+		err = -EAGAIN;
 	}
 	return err;
 }
