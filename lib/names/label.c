@@ -561,6 +561,8 @@ static int number_names(struct ml_names_labeler *nl)
 	nl->uniq_of = malloc((nr->n ? nr->n : 1) * sizeof(*nl->uniq_of));
 	if (!name_at || !nl->uniq_of)
 		return -ENOMEM;
+	prefault(name_at, uniq * sizeof(*name_at));
+	prefault(nl->uniq_of, nr->n * sizeof(*nl->uniq_of));
 	uniq = 0;
 	for (size_t off = 0; off < nr->names_len;) {
 		size_t len = strlen(nr->names + off);
@@ -595,6 +597,10 @@ static int number_names(struct ml_names_labeler *nl)
 	nl->label_at[1] = malloc((uniq ? uniq : 1) * sizeof(uint32_t));
 	if (!nl->labels || !nl->label_at[0] || !nl->label_at[1])
 		return -ENOMEM;
+	/* most names label a VMA: the labels' room is written about whole */
+	prefault(nl->labels, nl->labels_cap / 2);
+	prefault(nl->label_at[0], uniq * sizeof(uint32_t));
+	prefault(nl->label_at[1], uniq * sizeof(uint32_t));
 	memset(nl->label_at[0], 0xff, uniq * sizeof(uint32_t));
 	memset(nl->label_at[1], 0xff, uniq * sizeof(uint32_t));
 	return 0;

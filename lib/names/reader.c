@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "../util/util.h"
 #include "../proc/internal.h"
 
 /* Tries while the writer is mid-change, then -EAGAIN (about 25 ms in all). */
@@ -249,6 +250,9 @@ static int parse_src(struct src *s, struct ml_name_ranges *out)
 		ml_name_ranges_free(out);
 		return -ENOMEM;
 	}
+	/* written whole: faulted in at once */
+	prefault(offs, (size_t)h.names_hwm * sizeof(*offs));
+	prefault(out->r, (size_t)h.nr_ranges * sizeof(*out->r));
 	err = parse_names(s, &h, offs, out->names, names_cap, &names_len);
 	if (!err)
 		err = parse_ranges(s, &h, offs, out);

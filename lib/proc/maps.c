@@ -391,29 +391,8 @@ void ml_vma_list_free(struct ml_vma_list *l)
 
 #define STREAM_BUF_MIN (64 * 1024)
 #define STREAM_READ_MIN 4096 /* seq_file hands out about a page per read */
-#define PREFAULT_MIN (64 * 1024)
 #define PREFAULT_VMAS 1024   /* VMAs' worth of array faulted in at a time */
 #define RECENT_STRINGS 4
-
-/*
- * Fault in the whole pages of [addr, addr + len) with one call rather than
- * one page fault per page, which costs several times more (12 µs a page
- * under a paravirtualised MMU). A hint: kernels before 5.14 refuse it.
- */
-static void prefault(void *addr, size_t len)
-{
-#ifdef MADV_POPULATE_WRITE
-	uintptr_t page = 4096;
-	uintptr_t start = ((uintptr_t)addr + page - 1) & ~(page - 1);
-	uintptr_t stop = ((uintptr_t)addr + len) & ~(page - 1);
-
-	if (len >= PREFAULT_MIN && stop > start)
-		madvise((void *)start, stop - start, MADV_POPULATE_WRITE);
-#else
-	(void)addr;
-	(void)len;
-#endif
-}
 
 /* Room for out->v[out->n], its pages faulted in ahead in batches. */
 static int grow_vmas(struct ml_vma_list *l, size_t *prefaulted)

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+#include <sys/mman.h>
+
 #include "util.h"
 
 int grow_array(void **arr, size_t *cap, size_t n, size_t elem)
@@ -17,4 +19,19 @@ int grow_array(void **arr, size_t *cap, size_t n, size_t elem)
 	*arr = p;
 	*cap = ncap;
 	return 0;
+}
+
+void prefault(void *addr, size_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+	uintptr_t page = 4096;
+	uintptr_t start = ((uintptr_t)addr + page - 1) & ~(page - 1);
+	uintptr_t stop = ((uintptr_t)addr + len) & ~(page - 1);
+
+	if (len >= (64u << 10) && stop > start)
+		madvise((void *)start, stop - start, MADV_POPULATE_WRITE);
+#else
+	(void)addr;
+	(void)len;
+#endif
 }
