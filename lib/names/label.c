@@ -369,6 +369,7 @@ struct ml_names_labeler {
 	struct ml_pagemap *pm;
 	int pm_err; /* 1: not opened yet */
 	struct pieces ps;
+	size_t cursor; /* the range found for the last VMA: the next is near */
 	struct ml_vma *out; /* the parts of the last VMA labelled */
 	size_t out_cap;
 	struct page_counts *c;
@@ -704,16 +705,47 @@ static void set_label(struct ml_names_labeler *nl, struct ml_vma *d,
 	nl->st.nr_registry++;
 }
 
+/* first_range(), trying the last answer and the one after it first. */
+static size_t range_near(struct ml_names_labeler *nl, uint64_t addr)
+{
+	const struct ml_name_ranges *nr = &nl->nr;
+	size_t c = nl->cursor;
+
+	for (size_t k = c; k < c + 2 && k < nr->n; k++)
+		if (nr->r[k].end > addr && (k == 0 || nr->r[k - 1].end <= addr))
+			return nl->cursor = k;
+	return nl->cursor = first_range(nr, addr);
+}
+
 long ml_names_labeler_vma(struct ml_names_labeler *nl, const struct ml_vma *v,
 			  const struct ml_vma **parts)
 {
 	const struct pieces *ps = &nl->ps;
 	const struct page_counts *c = NULL;
 	int kind, err;
+	size_t j;
 
 	*parts = v;
 	if (!nl->nr.n || (kind = nameable(v)) == NOT_NAMEABLE)
 		return 1;
+	/* the usual cases first: one range names the whole VMA, or none
+	 * touches it; VMAs come in address order, so look where the last
+	 * one's range was before searching */
+	j = range_near(nl, v->start);
+	if (j == nl->nr.n || nl->nr.r[j].start >= v->end)
+		return 1;
+	if (nl->nr.r[j].start <= v->start && nl->nr.r[j].end >= v->end) {
+		if (!nl->out_cap) {
+			nl->out = malloc(sizeof(*nl->out));
+			if (!nl->out)
+				return -ENOMEM;
+			nl->out_cap = 1;
+		}
+		nl->out[0] = *v;
+		set_label(nl, &nl->out[0], j, kind);
+		*parts = nl->out;
+		return 1;
+	}
 	err = vma_pieces(v, &nl->nr, &nl->ps);
 	if (err)
 		return err;
