@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Internal helpers every module uses: growable arrays, and faulting in
+ * memory about to be written in one call.
+ */
 #include <sys/mman.h>
 
 #include "util.h"
