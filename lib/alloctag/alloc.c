@@ -43,6 +43,13 @@ _Static_assert(sizeof(struct ml_alloc_root) == 128, "root size");
 
 /* ---- state --------------------------------------------------------------- */
 
+/*
+ * Process-wide by nature, the one place in libmemlens with global state (as
+ * the names writer's registry): a process has one malloc, every call
+ * site's macro must reach the switch and its counters without a context
+ * argument, and memlens allocinfo finds them from outside through
+ * memlens_alloc_root.
+ */
 int ml_alloc_enabled = 1;
 int ml_alloc_tagged;
 __thread struct ml_alloc_tag *ml_alloc_current_tag
