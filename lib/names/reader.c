@@ -99,6 +99,10 @@ struct src {
 	unsigned char *win;		/* WINDOW bytes */
 	uint64_t win_off;
 	size_t win_len;
+	/* where the parts in use end (header, directory, used name slots and
+	 * blocks): the window reads no further, so that the never-used tail
+	 * of the target's registry is not faulted in by reading it */
+	uint64_t used_end;
 	int err;			/* the first read error */
 };
 
@@ -117,6 +121,10 @@ static const unsigned char *src_get(struct src *s, uint64_t off, size_t len)
 	if (off >= s->win_off && off + len <= s->win_off + s->win_len)
 		return s->win + (off - s->win_off);
 	n = s->size - off < WINDOW ? (size_t)(s->size - off) : WINDOW;
+	if (s->used_end <= off + len)	/* the header, or the last piece */
+		n = len;
+	else if (s->used_end - off < n)
+		n = (size_t)(s->used_end - off);
 	err = pread_full(s->fd, s->win, n, s->addr + off);
 	if (err) {
 		if (!s->err)
@@ -127,6 +135,22 @@ static const unsigned char *src_get(struct src *s, uint64_t off, size_t len)
 	s->win_off = off;
 	s->win_len = n;
 	return s->win;
+}
+
+/* The end of the parts of a registry in use (checked within its size). */
+static uint64_t used_end(const struct reg_header *h)
+{
+	uint64_t end[3] = {
+		(uint64_t)h->dir_off + (uint64_t)h->nr_dir * 4,
+		(uint64_t)h->names_off + (uint64_t)h->names_hwm * REG_NAME_SLOT_SIZE,
+		(uint64_t)h->blocks_off + (uint64_t)h->blocks_hwm * REG_BLOCK_SIZE,
+	};
+	uint64_t m = REG_HEADER_SIZE;
+
+	for (int i = 0; i < 3; i++)
+		if (end[i] > m)
+			m = end[i];
+	return m;
 }
 
 /* A read error of the source, else -EINVAL (the bytes are malformed). */
@@ -235,6 +259,7 @@ static int parse_src(struct src *s, struct ml_name_ranges *out)
 	err = check_header(&h, s->size);
 	if (err)
 		return err;
+	s->used_end = used_end(&h);
 	if (h.nr_ranges == 0)
 		return h.nr_dir == 0 ? 0 : -EINVAL;
 	if (h.names_hwm == 0)
