@@ -290,11 +290,17 @@ int damon_cli_setup(struct damon_cli *d)
 	target = d->child ? d->child : d->pid;
 	err = ml_damon_add_target(d->ctx, ops, target, d->ops_arg, &why);
 	if (err < 0) {
-		if (why)
-			cli_errorf("%s: %s", ops ? ops->name : "access source",
-				   why);
+		if (!ops)	/* the automatic choice found none */
+			cli_errorf("no access source can watch pid %d here "
+				   "(the first one tried: %s); 'memlens doctor' "
+				   "lists them, and 'memlens damon monitor -- "
+				   "COMMAND' watches the writes of a program it "
+				   "starts", (int)target,
+				   why ? why : strerror(-err));
+		else if (why)
+			cli_errorf("%s: %s", ops->name, why);
 		else
-			cli_error(ops ? ops->name : "access source", err);
+			cli_error(ops->name, err);
 		/* COMMAND was started for nothing: it is ours to end */
 		if (d->child) {
 			kill(d->child, SIGKILL);
