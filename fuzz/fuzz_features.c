@@ -28,6 +28,8 @@
 #include <memlens/features.h>
 #include <memlens/proc.h>
 
+#include "fake_tree.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define SEP "\n%%\n"
@@ -49,7 +51,6 @@ static const char *const piece_files[] = {
 
 #define NR_PIECES (sizeof(piece_files) / sizeof(piece_files[0]))
 
-static char root[64];
 
 #define ASSERT(c) do { if (!(c)) __builtin_trap(); } while (0)
 
@@ -108,66 +109,6 @@ static void fuzz_swaps(const uint8_t *data, size_t size)
 
 /* ---- the probe on a fake tree -------------------------------------------- */
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
-}
-
-static void cleanup(void)
-{
-	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void mkdirs(char *path)
-{
-	for (char *s = path + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		mkdir(path, 0755);
-		*s = '/';
-	}
-}
-
-static bool make_root(void)
-{
-	char path[256];
-
-	if (root[0])
-		return true;
-	snprintf(root, sizeof(root), "/tmp/fuzz_features-XXXXXX");
-	if (!mkdtemp(root)) {
-		root[0] = '\0';
-		return false;
-	}
-	atexit(cleanup);
-	for (size_t i = 0; i < NR_PIECES; i++) {
-		snprintf(path, sizeof(path), "%s/%s", root, piece_files[i]);
-		mkdirs(path);
-	}
-	return true;
-}
-
-static void put(size_t i, const uint8_t *d, size_t n)
-{
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", root, piece_files[i]);
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return;
-	if (n && write(fd, d, n) < 0)
-		n = 0;
-	close(fd);
-}
-
 static void check_features(const struct ml_features *f)
 {
 	for (int i = 0; i < ML_FEATURE__COUNT; i++) {
@@ -193,7 +134,7 @@ static void fuzz_tree(const uint8_t *data, size_t size)
 	struct ml_features f;
 	struct ml_proc *p;
 
-	if (!make_root())
+	if (!make_root("fuzz_features", piece_files, NR_PIECES))
 		return;
 	for (size_t i = 0; i < NR_PIECES; i++) {
 		const uint8_t *sep = s ? memmem(s, (size_t)(end - s), SEP,
