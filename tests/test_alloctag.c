@@ -379,6 +379,71 @@ static void test_no_page_start(void)
 	CHECK_SITE(l_c, 0, 0);
 }
 
+static uint64_t nr_foreign(void)
+{
+	struct ml_alloctag_snapshot s;
+	uint64_t n;
+
+	if (ml_alloctag_snapshot_self(&s) != 0)
+		return UINT64_MAX;
+	n = s.nr_foreign;
+	ml_alloctag_snapshot_fini(&s);
+	return n;
+}
+
+/*
+ * Blocks below ML_ALLOC_HDR_SHORT_MAX carry a 16-byte header, bigger ones
+ * a 32-byte one: sizes either side of the line, and reallocs that cross
+ * it both ways, keep their contents and count exactly.
+ */
+static void test_header_forms(void)
+{
+	const size_t lim = ML_ALLOC_HDR_SHORT_MAX;
+	const size_t sizes[] = { 1, lim - 1, lim, lim + 1, 3 * lim };
+	enum { NR = sizeof(sizes) / sizeof(sizes[0]) };
+	unsigned char *p[NR];
+	uint64_t foreign0 = nr_foreign();
+	int64_t want = 0;
+	int l_m = 0, l_r = 0;
+
+	SKIP_UNLESS("header_forms");
+	for (int i = 0; i < NR; i++) {
+		l_m = __LINE__; p[i] = ml_malloc(sizes[i]);
+		if (!p[i])
+			return;
+		memset(p[i], 0x40 + i, sizes[i]);
+		want += (int64_t)sizes[i];
+		CHECK(ml_alloc_usable_size(p[i]) >= sizes[i]);
+	}
+	CHECK_SITE(l_m, want, NR);
+	/* short -> long, long -> short, long -> long, short -> short */
+	const size_t to[NR] = { 2 * lim, 100, lim + 5000, lim - 3, 1 };
+	int64_t want_r = 0;
+
+	for (int i = 0; i < NR; i++) {
+		size_t keep = sizes[i] < to[i] ? sizes[i] : to[i];
+		unsigned char *q;
+		size_t bad = 0;
+
+		l_r = __LINE__; q = ml_realloc(p[i], to[i]);
+		if (!q)
+			return;
+		p[i] = q;
+		for (size_t j = 0; j < keep; j++)
+			bad += q[j] != 0x40 + i;
+		CHECK_EQ(bad, 0);
+		CHECK(ml_alloc_usable_size(q) >= to[i]);
+		want_r += (int64_t)to[i];
+	}
+	CHECK_SITE(l_m, 0, 0);
+	CHECK_SITE(l_r, want_r, NR);
+	for (int i = 0; i < NR; i++)
+		ml_free(p[i]);
+	CHECK_SITE(l_r, 0, 0);
+	/* every block was recognised as ours: no foreign pointer freed */
+	CHECK_EQ(nr_foreign(), foreign0);
+}
+
 static void *buf_new_noprof(size_t n)
 {
 	return ml_malloc_noprof(n);
@@ -1044,6 +1109,7 @@ static void test_hostile(void)
 
 TAP_MAIN(TEST(test_formats), TEST(test_size_str), TEST(test_exact),
 	 TEST(test_no_page_start),
+	 TEST(test_header_forms),
 	 TEST(test_hooks), TEST(test_foreign), TEST(test_threads),
 	 TEST(test_fork), TEST(test_dlopen), TEST(test_kill_switch),
 	 TEST(test_external), TEST(test_capture), TEST(test_bad_input),

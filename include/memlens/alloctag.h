@@ -13,10 +13,13 @@
  * its callers is wrapped with ML_ALLOC_HOOKS() so that its allocations are
  * charged to its caller's site, as the kernel's alloc_hooks() does.
  *
- * Every block carries a 32-byte header just before the pointer returned
- * (struct ml_alloc_hdr, below) so that ml_free() and ml_realloc() take off
- * exactly what was added. A pointer without a memlens header (from plain
- * malloc, or allocated while profiling was off) is recognised and freed
+ * Every block carries a header just before the pointer returned (16
+ * bytes, or 32 for big and aligned blocks: struct ml_alloc_hdr_short and
+ * struct ml_alloc_hdr, below) so that ml_free() and ml_realloc() take off
+ * exactly what was added. ml_malloc() and ml_free() do the common case
+ * inline at the call site and call into libmemlens for the rest.
+ * A pointer without a memlens header (from plain malloc, or allocated
+ * while profiling was off) is recognised and freed
  * with free(); while profiling has been on since start-up this is warned
  * about once on stderr, since it is a pointer the counters never saw
  * (until the first tagged block exists, ml_free() is free() unchecked).
@@ -231,12 +234,20 @@ struct ml_alloc_root {
 #define ML_ALLOC_MODE_RUNTIME	2	/* libmemlens-alloc.so (LD_PRELOAD) */
 
 /*
- * The block header, the 32 bytes just before every pointer ml_malloc()
- * and friends return. ->canary sits last so that a pointer is checked with
- * one load at p - 8: canary = ML_ALLOC_HDR_MAGIC ^ p. Bit 3 of the magic
- * is set and p is 16-byte aligned, so a canary can never equal the size
- * word glibc keeps at p - 8 of its own blocks (a multiple of 16 plus flag
- * bits 0..2): a plain malloc() pointer is never mistaken for ours.
+ * The block header, just before every pointer ml_malloc() and friends
+ * return, in one of two forms told apart by its last word, the canary at
+ * p - 8 (so a pointer is checked with one load):
+ *  - short, 16 bytes, canary = ML_ALLOC_HDR_SHORT_MAGIC ^ p: blocks of
+ *    fewer than ML_ALLOC_HDR_SHORT_MAX bytes straight from malloc, the
+ *    common case; the size and the counters share one word;
+ *  - long, 32 bytes (struct ml_alloc_hdr), canary = ML_ALLOC_HDR_MAGIC ^ p:
+ *    bigger blocks, aligned ones and ones moved off a page start, with the
+ *    distance back to malloc's pointer.
+ * Bit 3 of both magics is set and p is 16-byte aligned, so a canary can
+ * never equal the size word glibc keeps at p - 8 of its own blocks (a
+ * multiple of 16 plus flag bits 0..2): a plain malloc() pointer is never
+ * mistaken for ours. Headers are private to this process (readers from
+ * outside never see them), not part of the version 1 format.
  */
 #define ML_ALLOC_HDR_MAGIC	0x6d6c68647232a5e9ull /* bit 3 set */
 struct ml_alloc_hdr {
@@ -245,6 +256,14 @@ struct ml_alloc_hdr {
 	uint32_t offset;	/* p - the pointer malloc returned */
 	uint32_t _pad;
 	uint64_t canary;	/* ML_ALLOC_HDR_MAGIC ^ (uintptr_t)p */
+};
+
+#define ML_ALLOC_HDR_SHORT_MAGIC 0x6d6c6873687274a9ull /* bit 3 set */
+#define ML_ALLOC_HDR_SHORT_MAX	(1ull << 17)
+#define ML_ALLOC_HDR_RT_BITS	47	/* counters live below 2^47 */
+struct ml_alloc_hdr_short {
+	uint64_t rt_size;	/* (uintptr_t)rt | size << ML_ALLOC_HDR_RT_BITS */
+	uint64_t canary;	/* ML_ALLOC_HDR_SHORT_MAGIC ^ (uintptr_t)p */
 };
 
 /* =========================================================================
@@ -335,12 +354,90 @@ size_t ml_alloc_usable_size(void *p);
 		&_ml_tag;                                                    \
 	})
 
+/*
+ * The inline fast path of ml_malloc() and ml_free() (not for direct use).
+ *
+ * Why inline: a call into libmemlens and back, with the registers it
+ * saves, was a third of what profiling added to a malloc/free pair. The
+ * fast path does the common case at the call site: the site's counters
+ * exist, it does not capture, this thread owns a counter shard, and the
+ * block has a short header (below 128 KiB, not starting a page). Anything
+ * else goes to the out-of-line functions, which do the whole job.
+ */
+#define ML__HDR_SHORT		16u
+#define ML__RT_MASK		((1ull << ML_ALLOC_HDR_RT_BITS) - 1)
+#define ML__SHARED_SHARD_OFF	(ML_ALLOC_RT_HDR_SIZE + \
+				 (ML_ALLOC_NR_SHARDS - 1) * ML_ALLOC_SHARD_STRIDE)
+/*
+ * Byte offset of this thread's shard in every struct ml_alloc_rt, 0 until
+ * its first count. initial-exec: one %fs-relative load, also from a
+ * dlopen'd library (libmemlens's TLS is in the static block: it uses
+ * initial-exec itself).
+ */
+extern __thread uint32_t ml__alloc_shard_off
+	__attribute__((tls_model("initial-exec")));
+void ml__alloc_count_slow(struct ml_alloc_rt *rt, int64_t bytes, int64_t calls);
+void *ml__malloc_placed(struct ml_alloc_tag *tag, void *base, size_t size);
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_HWADDRESS__)
+#define ML__ALLOC_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(hwaddress_sanitizer)
+#define ML__ALLOC_SANITIZED 1
+#endif
+#endif
+
+/* Add to this thread's shard: its owner is its only writer, no lock. */
+static inline __attribute__((always_inline)) void
+ml__alloc_count(struct ml_alloc_rt *rt, int64_t bytes, int64_t calls)
+{
+	uint32_t off = ml__alloc_shard_off;
+
+	if (__builtin_expect(off - 1u < ML__SHARED_SHARD_OFF - 1u, 1)) {
+		struct ml_alloc_shard *s =
+			(struct ml_alloc_shard *)((char *)rt + off);
+
+		__atomic_store_n(&s->bytes,
+				 __atomic_load_n(&s->bytes, __ATOMIC_RELAXED) + bytes,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&s->calls,
+				 __atomic_load_n(&s->calls, __ATOMIC_RELAXED) + calls,
+				 __ATOMIC_RELAXED);
+	} else {
+		ml__alloc_count_slow(rt, bytes, calls);
+	}
+}
+
+static inline __attribute__((always_inline)) void *
+ml__malloc_fast(struct ml_alloc_tag *tag, size_t size)
+{
+	struct ml_alloc_tag *cur = ml_alloc_current_tag;
+	struct ml_alloc_hdr_short *h;
+	struct ml_alloc_rt *rt;
+	char *base;
+
+	if (cur)
+		tag = cur;
+	rt = __atomic_load_n(&tag->rt, __ATOMIC_ACQUIRE);
+	if (__builtin_expect(!rt || size >= ML_ALLOC_HDR_SHORT_MAX ||
+			     __atomic_load_n(&tag->capture, __ATOMIC_RELAXED), 0))
+		return ml__malloc(tag, size);
+	base = (char *)malloc(size + ML__HDR_SHORT);
+	if (__builtin_expect(!base || !(((uintptr_t)base + ML__HDR_SHORT) & 4095), 0))
+		return ml__malloc_placed(tag, base, size);
+	h = (struct ml_alloc_hdr_short *)base;
+	h->rt_size = (uintptr_t)rt | (uint64_t)size << ML_ALLOC_HDR_RT_BITS;
+	h->canary = ML_ALLOC_HDR_SHORT_MAGIC ^ (uintptr_t)(base + ML__HDR_SHORT);
+	ml__alloc_count(rt, (int64_t)size, 1);
+	return base + ML__HDR_SHORT;
+}
+
 #define ML__ALLOC_CALL(plain, fn, ...)                                       \
 	(__builtin_expect(ml_alloc_enabled, 1) ? fn(ML__ALLOC_TAG(), __VA_ARGS__) \
 					       : plain)
 
 #define ml_malloc(size) \
-	ML__ALLOC_CALL(malloc(size), ml__malloc, (size))
+	ML__ALLOC_CALL(malloc(size), ml__malloc_fast, (size))
 #define ml_calloc(nmemb, size) \
 	ML__ALLOC_CALL(calloc((nmemb), (size)), ml__calloc, (nmemb), (size))
 #define ml_realloc(p, size) \
@@ -350,13 +447,42 @@ size_t ml_alloc_usable_size(void *p);
 #define ml_aligned_alloc(align, size)                                        \
 	ML__ALLOC_CALL(aligned_alloc((align), (size)), ml__aligned_alloc,    \
 		       (align), (size))
-/* Free a block of any of the above (or of plain malloc: warned once). */
-static inline void ml_free(void *p)
+
+/*
+ * Free a block of any of the above (or of plain malloc: warned once).
+ * The canary at p - 8 is read only when it lies on p's own page, which is
+ * mapped; it matches only for our blocks, so the rest of the header is
+ * read after it. Under AddressSanitizer the word before a foreign block
+ * is a redzone: there the whole check is out of line.
+ */
+static inline __attribute__((always_inline)) void ml_free(void *p)
 {
-	if (__builtin_expect(ml_alloc_tagged, 1))
-		ml__free(p);
-	else
+	if (__builtin_expect(!ml_alloc_tagged, 0)) {
 		free(p);
+		return;
+	}
+#ifndef ML__ALLOC_SANITIZED
+	uintptr_t a = (uintptr_t)p;
+
+	if (__builtin_expect((a & 4095) >= 8, 1)) {
+		struct ml_alloc_hdr_short *h =
+			(struct ml_alloc_hdr_short *)(a - ML__HDR_SHORT);
+		uint64_t canary;
+
+		memcpy(&canary, (const void *)(a - 8), sizeof(canary));
+		if (__builtin_expect(canary == (ML_ALLOC_HDR_SHORT_MAGIC ^ a), 1)) {
+			uint64_t w = h->rt_size;
+			struct ml_alloc_rt *rt = (struct ml_alloc_rt *)(uintptr_t)(w & ML__RT_MASK);
+
+			if (__builtin_expect(rt != NULL, 1)) {
+				ml__alloc_count(rt, -(int64_t)(w >> ML_ALLOC_HDR_RT_BITS), -1);
+				free(h);
+				return;
+			}
+		}
+	}
+#endif
+	ml__free(p);
 }
 
 #define ml_strdup(s) ML__ALLOC_CALL(strdup(s), ml__strdup, (s))

@@ -26,7 +26,8 @@
 
 #include "internal.h"
 
-#define HDR_SIZE ((uint32_t)sizeof(struct ml_alloc_hdr))
+#define LONG_HDR ((uint32_t)sizeof(struct ml_alloc_hdr))
+#define SHORT_HDR ((uint32_t)sizeof(struct ml_alloc_hdr_short))
 #define SHARED_SHARD (ML_ALLOC_NR_SHARDS - 1)
 #define RT_SIZE (ML_ALLOC_RT_HDR_SIZE + ML_ALLOC_NR_SHARDS * ML_ALLOC_SHARD_STRIDE)
 /* the largest alignment ml_aligned_alloc() takes (offset is 32 bits) */
@@ -34,6 +35,7 @@
 
 _Static_assert(sizeof(struct ml_alloc_tag) == ML_ALLOC_TAG_SIZE, "tag size");
 _Static_assert(sizeof(struct ml_alloc_hdr) == 32, "header size");
+_Static_assert(sizeof(struct ml_alloc_hdr_short) == ML__HDR_SHORT, "short header");
 _Static_assert(sizeof(struct ml_alloc_rt) == ML_ALLOC_RT_HDR_SIZE, "rt size");
 _Static_assert(sizeof(struct ml_alloc_ctx) == 512, "record size");
 _Static_assert(offsetof(struct ml_alloc_ring, slots) == 64, "ring header");
@@ -55,8 +57,9 @@ int ml_alloc_tagged;
 __thread struct ml_alloc_tag *ml_alloc_current_tag
 	__attribute__((tls_model("initial-exec")));
 
-/* this thread's shard: -1 until its first allocation */
-static __thread int my_shard __attribute__((tls_model("initial-exec"))) = -1;
+/* this thread's shard, as a byte offset in ml_alloc_rt: 0 until its first
+ * count (the header's inline fast path reads it) */
+__thread uint32_t ml__alloc_shard_off __attribute__((tls_model("initial-exec")));
 /* bit i set: shard i is owned by a live thread */
 static uint32_t shard_owners;
 static pthread_key_t shard_key;
@@ -129,6 +132,12 @@ void *alloctag_perm_alloc(size_t size)
 
 		if (c == MAP_FAILED)
 			goto out;
+		/* short block headers keep counters in 47 bits; mmap without a
+		 * hint stays below that (x86-64 and arm64 alike) */
+		if ((uintptr_t)c + PERM_CHUNK > (1ull << ML_ALLOC_HDR_RT_BITS)) {
+			munmap(c, PERM_CHUNK);
+			goto out;
+		}
 		perm_next = c;
 		perm_end = c + PERM_CHUNK;
 	}
@@ -151,10 +160,14 @@ char *alloctag_perm_strdup(const char *s)
 
 /* ---- counters ---------------------------------------------------------------- */
 
+static inline uint32_t shard_off(int i)
+{
+	return ML_ALLOC_RT_HDR_SIZE + (uint32_t)i * ML_ALLOC_SHARD_STRIDE;
+}
+
 static inline struct ml_alloc_shard *shard_at(struct ml_alloc_rt *rt, int i)
 {
-	return (struct ml_alloc_shard *)((char *)rt + ML_ALLOC_RT_HDR_SIZE +
-					 (size_t)i * ML_ALLOC_SHARD_STRIDE);
+	return (struct ml_alloc_shard *)((char *)rt + shard_off(i));
 }
 
 static void shard_release(void *arg)
@@ -162,7 +175,7 @@ static void shard_release(void *arg)
 	int i = (int)(uintptr_t)arg - 1;
 
 	/* later allocations of this exiting thread use the shared shard */
-	my_shard = SHARED_SHARD;
+	ml__alloc_shard_off = ML__SHARED_SHARD_OFF;
 	if (i >= 0 && i < SHARED_SHARD)
 		__atomic_fetch_and(&shard_owners, ~(1u << i), __ATOMIC_RELEASE);
 }
@@ -187,7 +200,7 @@ static __attribute__((noinline)) int shard_claim(void)
 		uint32_t free_bits = ~owners & ((1u << SHARED_SHARD) - 1);
 
 		if (!free_bits || shard_key == (pthread_key_t)-1) {
-			my_shard = SHARED_SHARD;
+			ml__alloc_shard_off = ML__SHARED_SHARD_OFF;
 			return SHARED_SHARD;
 		}
 		i = __builtin_ctz(free_bits);
@@ -201,7 +214,7 @@ static __attribute__((noinline)) int shard_claim(void)
 		__atomic_fetch_and(&shard_owners, ~(1u << i), __ATOMIC_RELEASE);
 		i = SHARED_SHARD;
 	}
-	my_shard = i;
+	ml__alloc_shard_off = shard_off(i);
 	return i;
 }
 
@@ -220,26 +233,21 @@ int64_t alloctag_rt_sum(struct ml_alloc_rt *rt, bool calls)
 	return v;
 }
 
-static inline void count(struct ml_alloc_rt *rt, int64_t bytes, int64_t calls)
+/*
+ * The slow half of ml__alloc_count() (alloctag.h): this thread has no
+ * shard yet, or shares the last one with atomic adds.
+ */
+void ml__alloc_count_slow(struct ml_alloc_rt *rt, int64_t bytes, int64_t calls)
 {
-	int i = my_shard;
 	struct ml_alloc_shard *s;
 
-	if (unlikely(i < 0))
-		i = shard_claim();
-	s = shard_at(rt, i);
-	if (likely(i != SHARED_SHARD)) {
-		/* the owner is the only writer: no locked instruction */
-		__atomic_store_n(&s->bytes,
-				 __atomic_load_n(&s->bytes, __ATOMIC_RELAXED) + bytes,
-				 __ATOMIC_RELAXED);
-		__atomic_store_n(&s->calls,
-				 __atomic_load_n(&s->calls, __ATOMIC_RELAXED) + calls,
-				 __ATOMIC_RELAXED);
-	} else {
-		__atomic_fetch_add(&s->bytes, bytes, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&s->calls, calls, __ATOMIC_RELAXED);
+	if (ml__alloc_shard_off == 0 && shard_claim() != SHARED_SHARD) {
+		ml__alloc_count(rt, bytes, calls);
+		return;
 	}
+	s = shard_at(rt, SHARED_SHARD);
+	__atomic_fetch_add(&s->bytes, bytes, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->calls, calls, __ATOMIC_RELAXED);
 }
 
 static __attribute__((noinline)) struct ml_alloc_rt *
@@ -272,14 +280,14 @@ struct ml_alloc_rt *ml_alloctag_charge(struct ml_alloc_tag *tag, int64_t bytes)
 	struct ml_alloc_rt *rt = rt_get(tag);
 
 	if (rt)
-		count(rt, bytes, 1);
+		ml__alloc_count(rt, bytes, 1);
 	return rt;
 }
 
 void ml_alloctag_uncharge(struct ml_alloc_rt *rt, int64_t bytes)
 {
 	if (rt)
-		count(rt, -bytes, -1);
+		ml__alloc_count(rt, -bytes, -1);
 }
 
 /* ---- context capture ------------------------------------------------------------ */
@@ -338,9 +346,36 @@ static ALLOC_TEXT __attribute__((noinline)) void capture(struct ml_alloc_tag *ta
 
 /* ---- the block header ---------------------------------------------------------- */
 
-static inline struct ml_alloc_hdr *hdr_of(void *p)
+/* What a block's header says. */
+struct blk {
+	struct ml_alloc_rt *rt;	/* counters charged, or NULL */
+	size_t size;		/* bytes requested */
+	uint32_t off;		/* p - the pointer malloc returned */
+};
+
+/* The header a block of @size gets straight from malloc. */
+static inline uint32_t hdr_for(size_t size)
 {
-	return (struct ml_alloc_hdr *)((char *)p - HDR_SIZE);
+	return size < ML_ALLOC_HDR_SHORT_MAX ? SHORT_HDR : LONG_HDR;
+}
+
+/* The short form exactly when @off is SHORT_HDR (see alloctag.h). */
+static inline void write_hdr(char *p, uint32_t off, struct ml_alloc_rt *rt,
+			     size_t size)
+{
+	if (off == SHORT_HDR) {
+		struct ml_alloc_hdr_short *h = (void *)(p - SHORT_HDR);
+
+		h->rt_size = (uintptr_t)rt | (uint64_t)size << ML_ALLOC_HDR_RT_BITS;
+		h->canary = ML_ALLOC_HDR_SHORT_MAGIC ^ (uintptr_t)p;
+	} else {
+		struct ml_alloc_hdr *h = (void *)(p - LONG_HDR);
+
+		h->size = size;
+		h->rt = rt;
+		h->offset = off;
+		h->canary = ML_ALLOC_HDR_MAGIC ^ (uintptr_t)p;
+	}
 }
 
 /*
@@ -384,21 +419,37 @@ static __attribute__((noinline)) uint64_t canary_load_careful(const uint64_t *w)
 	return errno == EFAULT ? 0 : canary_load(w);
 }
 
-static __attribute__((always_inline)) inline bool is_ours(void *p)
+/* Whether @p carries our header; if so, *@b is what it says. */
+static __attribute__((always_inline)) inline bool read_hdr(void *p,
+							  struct blk *b)
 {
 	uintptr_t a = (uintptr_t)p;
-	struct ml_alloc_hdr *h = hdr_of(p);
+	const uint64_t *cw = (const uint64_t *)(a - 8);
 	uint64_t canary;
 
 	if (unlikely(a & 15))
 		return false;
-	if (likely(a & 4095))
-		canary = canary_load(&h->canary);
-	else
-		canary = canary_load_careful(&h->canary);
-	/* the offset back to malloc's pointer must be one we write */
-	return likely(canary == (ML_ALLOC_HDR_MAGIC ^ a)) &&
-	       h->offset >= HDR_SIZE && h->offset <= MAX_ALIGN;
+	canary = likely(a & 4095) ? canary_load(cw) : canary_load_careful(cw);
+	if (likely(canary == (ML_ALLOC_HDR_SHORT_MAGIC ^ a))) {
+		uint64_t w = ((const struct ml_alloc_hdr_short *)(a - SHORT_HDR))->rt_size;
+
+		b->rt = (struct ml_alloc_rt *)(uintptr_t)(w & ML__RT_MASK);
+		b->size = w >> ML_ALLOC_HDR_RT_BITS;
+		b->off = SHORT_HDR;
+		return true;
+	}
+	if (canary == (ML_ALLOC_HDR_MAGIC ^ a)) {
+		const struct ml_alloc_hdr *h = (const void *)(a - LONG_HDR);
+
+		/* the offset back to malloc's pointer must be one we write */
+		if (h->offset < LONG_HDR || h->offset > MAX_ALIGN)
+			return false;
+		b->rt = h->rt;
+		b->size = h->size;
+		b->off = h->offset;
+		return true;
+	}
+	return false;
 }
 
 static void foreign(void *p)
@@ -431,21 +482,17 @@ static ALLOC_TEXT __attribute__((always_inline)) inline void *finish(void *base,
 					      struct ml_alloc_tag *tag,
 					      size_t size)
 {
-	void *p = (char *)base + off;
-	struct ml_alloc_hdr *h = hdr_of(p);
+	char *p = (char *)base + off;
 	struct ml_alloc_rt *rt = rt_get(tag);
 
-	h->size = size;
-	h->rt = rt;
-	h->offset = off;
-	h->canary = ML_ALLOC_HDR_MAGIC ^ (uintptr_t)p;
+	write_hdr(p, off, rt, size);
 	/* from here ml_free() checks headers; the pointer reaches another
 	 * thread's ml_free() only through synchronization of the program's
 	 * own, which orders this store before that thread's load */
 	if (unlikely(!__atomic_load_n(&ml_alloc_tagged, __ATOMIC_RELAXED)))
 		__atomic_store_n(&ml_alloc_tagged, 1, __ATOMIC_RELAXED);
 	if (likely(rt))
-		count(rt, (int64_t)size, 1);
+		ml__alloc_count(rt, (int64_t)size, 1);
 	if (unlikely(__atomic_load_n(&tag->capture, __ATOMIC_RELAXED)))
 		capture(tag, size);
 	return p;
@@ -458,36 +505,37 @@ static ALLOC_TEXT __attribute__((always_inline)) inline void *finish(void *base,
  * the header of a page-aligned pointer with a system call, since the
  * header of a foreign one may lie on an unmapped page. glibc hands out
  * a block whose pointer would start a page about once in 256; that block
- * moves to one 16 bytes bigger, where the pointer is 32 or 48 bytes in,
- * whichever does not start a page. Out of memory: the block stays.
+ * moves to a new one with a long header, where the pointer is 32 or 48
+ * bytes in, whichever does not start a page. Out of memory: the block
+ * stays where it is.
  */
 static inline bool starts_page(const void *base, uint32_t off)
 {
 	return !(((uintptr_t)base + off) & 4095);
 }
 
-static __attribute__((noinline)) void *move_off_page(void *base, size_t size,
-						      uint32_t *off)
+static __attribute__((noinline)) void *move_off_page(void *base, uint32_t old_off,
+						      size_t size, uint32_t *off)
 {
-	char *b = malloc(size + HDR_SIZE + 16);
+	char *b = malloc(size + LONG_HDR + 16);
 
-	*off = HDR_SIZE;
+	*off = old_off;
 	if (!b)
 		return base;
-	if (starts_page(b, HDR_SIZE))
-		*off = HDR_SIZE + 16;
-	memcpy(b + *off, (char *)base + HDR_SIZE, size);
+	*off = starts_page(b, LONG_HDR) ? LONG_HDR + 16 : LONG_HDR;
+	memcpy(b + *off, (char *)base + old_off, size);
 	free(base);
 	return b;
 }
 
 /* in the allocation text: a captured stack drops its frame too */
 static ALLOC_TEXT __attribute__((noinline)) void *
-finish_off_page(void *base, struct ml_alloc_tag *tag, size_t size)
+finish_off_page(void *base, uint32_t old_off, struct ml_alloc_tag *tag,
+		size_t size)
 {
 	uint32_t off;
 
-	base = move_off_page(base, size, &off);
+	base = move_off_page(base, old_off, size, &off);
 	return finish(base, off, site(tag), size);
 }
 
@@ -498,18 +546,19 @@ finish_off_page(void *base, struct ml_alloc_tag *tag, size_t size)
 static __attribute__((always_inline)) inline void *
 do_malloc(struct ml_alloc_tag *tag, size_t size)
 {
+	uint32_t hdr = hdr_for(size);
 	void *base;
 
 	if (unlikely(size > SIZE_MAX / 2)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	base = malloc(size + HDR_SIZE);
+	base = malloc(size + hdr);
 	if (unlikely(!base))
 		return NULL;
-	if (unlikely(starts_page(base, HDR_SIZE)))
-		return finish_off_page(base, tag, size);
-	return finish(base, HDR_SIZE, site(tag), size);
+	if (unlikely(starts_page(base, hdr)))
+		return finish_off_page(base, hdr, tag, size);
+	return finish(base, hdr, site(tag), size);
 }
 
 ALLOC_TEXT void *ml__malloc(struct ml_alloc_tag *tag, size_t size)
@@ -517,8 +566,19 @@ ALLOC_TEXT void *ml__malloc(struct ml_alloc_tag *tag, size_t size)
 	return do_malloc(tag, size);
 }
 
+/* The inline ml_malloc()'s way out: malloc failed, or its block would
+ * start a page. */
+ALLOC_TEXT void *ml__malloc_placed(struct ml_alloc_tag *tag, void *base,
+				   size_t size)
+{
+	if (!base)
+		return NULL;
+	return finish_off_page(base, SHORT_HDR, tag, size);
+}
+
 ALLOC_TEXT void *ml__calloc(struct ml_alloc_tag *tag, size_t nmemb, size_t size)
 {
+	uint32_t hdr;
 	size_t total;
 	void *base;
 
@@ -526,12 +586,13 @@ ALLOC_TEXT void *ml__calloc(struct ml_alloc_tag *tag, size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	base = calloc(1, total + HDR_SIZE);
+	hdr = hdr_for(total);
+	base = calloc(1, total + hdr);
 	if (!base)
 		return NULL;
-	if (unlikely(starts_page(base, HDR_SIZE)))
-		return finish_off_page(base, tag, total); /* copies the zeros */
-	return finish(base, HDR_SIZE, site(tag), total);
+	if (unlikely(starts_page(base, hdr)))
+		return finish_off_page(base, hdr, tag, total); /* copies the zeros */
+	return finish(base, hdr, site(tag), total);
 }
 
 ALLOC_TEXT void *ml__aligned_alloc(struct ml_alloc_tag *tag, size_t align, size_t size)
@@ -551,7 +612,7 @@ ALLOC_TEXT void *ml__aligned_alloc(struct ml_alloc_tag *tag, size_t align, size_
 	}
 	/* the pointer is @align past the start: room for the header, and
 	 * still aligned */
-	off = align < HDR_SIZE ? HDR_SIZE : (uint32_t)align;
+	off = align < LONG_HDR ? LONG_HDR : (uint32_t)align;
 	/* posix_memalign: C11's aligned_alloc wants a multiple of align */
 	if (posix_memalign(&base, align, off + size) != 0) {
 		errno = ENOMEM;
@@ -585,28 +646,27 @@ ALLOC_TEXT char *ml__strndup(struct ml_alloc_tag *tag, const char *s, size_t n)
 
 void ml__free(void *p)
 {
-	struct ml_alloc_hdr *h;
+	struct blk b;
 
 	if (!p)
 		return;
-	if (unlikely(!is_ours(p))) {
+	if (unlikely(!read_hdr(p, &b))) {
 		if (ml_alloc_enabled)
 			foreign(p);
 		free(p);
 		return;
 	}
-	h = hdr_of(p);
-	if (likely(h->rt))
-		count(h->rt, -(int64_t)h->size, -1);
-	h->canary = 0; /* a second ml_free() of p is then a foreign pointer */
-	free((char *)p - h->offset);
+	if (likely(b.rt))
+		ml__alloc_count(b.rt, -(int64_t)b.size, -1);
+	free((char *)p - b.off);
 }
 
 ALLOC_TEXT void *ml__realloc(struct ml_alloc_tag *tag, void *p, size_t size)
 {
-	struct ml_alloc_hdr *h, old;
 	struct ml_alloc_tag *t;
 	char *base, *q;
+	struct blk old;
+	uint32_t hdr;
 
 	if (!p)
 		return ml_alloc_enabled ? do_malloc(tag, size) : malloc(size);
@@ -614,7 +674,7 @@ ALLOC_TEXT void *ml__realloc(struct ml_alloc_tag *tag, void *p, size_t size)
 		ml__free(p);
 		return NULL;
 	}
-	if (!is_ours(p)) {
+	if (!read_hdr(p, &old)) {
 		size_t have;
 
 		if (!ml_alloc_enabled)
@@ -629,8 +689,6 @@ ALLOC_TEXT void *ml__realloc(struct ml_alloc_tag *tag, void *p, size_t size)
 		free(p);
 		return q;
 	}
-	h = hdr_of(p);
-	old = *h;
 	/* the new size is charged to this call site; while profiling is off,
 	 * to the block's own site, so that its free takes off what it added */
 	t = ml_alloc_enabled ? site(tag) : old.rt ? old.rt->tag : &untagged;
@@ -638,8 +696,10 @@ ALLOC_TEXT void *ml__realloc(struct ml_alloc_tag *tag, void *p, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (old.offset != HDR_SIZE) {
-		/* aligned block: realloc keeps no alignment beyond malloc's */
+	hdr = hdr_for(size);
+	if (old.off != hdr) {
+		/* aligned block (realloc keeps no alignment beyond malloc's),
+		 * one moved off a page start, or one that changes header form */
 		q = do_malloc(t, size);
 		if (!q)
 			return NULL;
@@ -647,18 +707,18 @@ ALLOC_TEXT void *ml__realloc(struct ml_alloc_tag *tag, void *p, size_t size)
 		ml__free(p);
 		return q;
 	}
-	base = realloc((char *)p - HDR_SIZE, size + HDR_SIZE);
+	base = realloc((char *)p - hdr, size + hdr);
 	if (!base)
 		return NULL; /* p is untouched, and so are the counters */
 	if (old.rt)
-		count(old.rt, -(int64_t)old.size, -1);
-	if (unlikely(starts_page(base, HDR_SIZE))) {
+		ml__alloc_count(old.rt, -(int64_t)old.size, -1);
+	if (unlikely(starts_page(base, hdr))) {
 		uint32_t off;
 
-		base = move_off_page(base, size, &off);
+		base = move_off_page(base, hdr, size, &off);
 		return finish(base, off, t, size);
 	}
-	return finish(base, HDR_SIZE, t, size);
+	return finish(base, hdr, t, size);
 }
 
 ALLOC_TEXT void *ml__reallocarray(struct ml_alloc_tag *tag, void *p, size_t nmemb,
@@ -675,14 +735,13 @@ ALLOC_TEXT void *ml__reallocarray(struct ml_alloc_tag *tag, void *p, size_t nmem
 
 size_t ml_alloc_usable_size(void *p)
 {
-	struct ml_alloc_hdr *h;
+	struct blk b;
 
 	if (!p)
 		return 0;
-	if (!is_ours(p))
+	if (!read_hdr(p, &b))
 		return malloc_usable_size(p);
-	h = hdr_of(p);
-	return malloc_usable_size((char *)p - h->offset) - h->offset;
+	return malloc_usable_size((char *)p - b.off) - b.off;
 }
 
 /* ---- the switch ------------------------------------------------------------------ */
@@ -720,7 +779,8 @@ static void atfork_parent(void)
 /* The child of fork() has one thread: the shards of the others are free. */
 static void atfork_child(void)
 {
-	int i = my_shard;
+	uint32_t off = ml__alloc_shard_off;
+	int i = off ? (int)((off - ML_ALLOC_RT_HDR_SIZE) / ML_ALLOC_SHARD_STRIDE) : -1;
 
 	shard_owners = (i >= 0 && i < SHARED_SHARD) ? 1u << i : 0;
 	alloctag_registry_fork_child();
