@@ -172,6 +172,8 @@ static int read_error(pid_t pid, int err, bool started)
 static int capture_switch(struct cli_ctx *ctx, const struct args *a)
 {
 	const char *spec = a->capture ? a->capture : a->capture_off_spec;
+	struct ml_alloctag_snapshot s;
+	struct allocinfo_syms *syms;
 	char *file = NULL;
 	uint32_t line = 0;
 	size_t n;
@@ -179,8 +181,18 @@ static int capture_switch(struct cli_ctx *ctx, const struct args *a)
 
 	if (spec && !parse_site(spec, &file, &line))
 		return cli_usage_error("allocinfo", "'%s' is not FILE:LINE", spec);
-	err = ml_alloctag_capture(ctx->proc, a->pid, file, line,
-				  a->capture != NULL, &n);
+	err = ml_alloctag_read(ctx->proc, a->pid, NULL, &s);
+	if (err) {
+		free(file);
+		return read_error(a->pid, err, false);
+	}
+	/* the runtime profiler's sites are addresses: FILE:LINE is theirs
+	 * once symbolized, as the report shows them */
+	syms = allocinfo_symbolize_sites(ctx, a->pid, &s);
+	err = ml_alloctag_capture_sites(a->pid, &s, file, line,
+					a->capture != NULL, &n);
+	allocinfo_symbolize_done(syms);
+	ml_alloctag_snapshot_fini(&s);
 	free(file);
 	if (err == -ENOENT && spec) {
 		cli_errorf("allocinfo: %s: no allocation site there in PID %d",

@@ -51,6 +51,8 @@
 #include <memlens/alloctag.h>
 #include <memlens/symbolize.h>
 
+#include "../lib/alloctag/capture.h"
+
 #define EXPORT __attribute__((visibility("default")))
 #define TLS_IE __attribute__((tls_model("initial-exec")))
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -148,6 +150,22 @@ __attribute__((visibility("hidden"))) struct ml_alloc_root prof_root = {
 extern struct ml_alloc_root memlens_alloc_root
 	__attribute__((alias("prof_root"), visibility("default")));
 
+/* context capture (memlens allocinfo --capture): 128 KiB of .bss, its
+ * pages untouched until a site captures */
+static struct ml_alloc_ring ring;
+
+/* This object's code, all of it the profiler's (the linker's bounds). */
+extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+extern const char etext[] __attribute__((visibility("hidden")));
+
+static bool own_frame(const void *ip)
+{
+	/* a return address points after the call: ip - 1 is in the caller */
+	const char *p = (const char *)ip - 1;
+
+	return p >= __ehdr_start && p < etext;
+}
+
 static __thread struct {
 	uint32_t shard;           /* owned shard + 1; 0: none yet */
 	uint32_t busy;            /* inside our own work: do not profile */
@@ -228,6 +246,8 @@ static void resolve(void)
 	}
 	prof.key_ok = pthread_key_create(&prof.key, release_shard) == 0;
 	prof_root.self = (uint64_t)(uintptr_t)&prof_root;
+	alloctag_ring_init(&ring);
+	prof_root.ring = &ring;
 	setup_env();
 	__atomic_store_n(&prof.state, 2, __ATOMIC_RELEASE);
 }
@@ -436,6 +456,15 @@ static inline bool profiling(void)
 				      __ATOMIC_RELAXED)) && !tl.busy;
 }
 
+/* (its own allocations, libunwind's included, are not profiled) */
+static __attribute__((noinline)) void capture(const struct ml_alloc_tag *tag,
+					      size_t size)
+{
+	tl.busy++;
+	alloctag_capture(&ring, tag, size, own_frame);
+	tl.busy--;
+}
+
 /* Header in front of @p (raw + @off), counters charged to @ra's site. */
 static __attribute__((always_inline)) inline void *
 finish(char *raw, size_t off, size_t size, uint64_t ra)
@@ -447,8 +476,12 @@ finish(char *raw, size_t off, size_t size, uint64_t ra)
 		return NULL;
 	if (profiling() && size <= SIZE_MAX_TRACKED) {
 		rt = site(ra);
-		if (rt)
+		if (rt) {
 			account(rt, (int64_t)size, 1);
+			if (unlikely(__atomic_load_n(&rt->tag->capture,
+						     __ATOMIC_RELAXED)))
+				capture(rt->tag, size);
+		}
 	}
 	h = (struct hdr *)(raw + off) - 1;
 	h->word = (uint64_t)(size & SIZE_MAX_TRACKED) |

@@ -5,7 +5,10 @@
  * bytes and live allocations at exit of the call sites on line LINE,
  * from its loop counts and sizes; __LINE__ sits on the line of the call),
  * and "child PID" / "child-expect ..." for the child it forks. With
- * --wait it prints "ready" at the end and waits for its stdin to close.
+ * --wait it prints "capture-line LINE" (the call site of capture_site())
+ * and "ready" at the end, then on each "a" from stdin makes CAPTURE_N
+ * blocks of CAPTURE_SIZE bytes there and prints "done", until stdin
+ * closes.
  */
 #include <malloc.h>
 #include <pthread.h>
@@ -25,6 +28,19 @@ static void *many[NR_MANY][MANY_ALLOCS];
 static int many_line;
 static int nr_keep;
 static int thread_line;
+
+#define CAPTURE_N 5
+#define CAPTURE_SIZE 77
+static int capture_line;
+
+/* A call site of its own, for context capture: its frame then main's. */
+__attribute__((noinline)) static void *capture_site(size_t n)
+{
+	void *p = malloc(n); capture_line = __LINE__;
+
+	__asm__ volatile("" ::: "memory"); /* no tail call: keep this frame */
+	return p;
+}
 
 static void expect(const char *who, int line, long bytes, long calls)
 {
@@ -143,9 +159,16 @@ int main(int argc, char **argv)
 		char c;
 
 		/* read from outside now (memlens allocinfo PID), then end */
+		free(capture_site(1)); /* the site exists before it is asked for */
+		printf("capture-line %d\n", capture_line);
 		printf("ready\n");
-		while (read(0, &c, 1) > 0)
-			;
+		while (read(0, &c, 1) > 0) {
+			if (c != 'a')
+				continue;
+			for (int i = 0; i < CAPTURE_N && nr_keep < 4096; i++)
+				keep[nr_keep++] = capture_site(CAPTURE_SIZE);
+			printf("done\n");
+		}
 	}
 	return 0;
 }

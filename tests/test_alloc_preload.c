@@ -14,18 +14,24 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <memlens/allocinfo.h>
+#include <memlens/alloctag.h>
 
 #include "tap.h"
 
 extern char **environ;
 
 #define MAX_EXPECT 32
+/* tests/alloc_target.c's capture rounds */
+#define CAPTURE_N 5
+#define CAPTURE_SIZE 77
 
 struct want {
 	int line;
@@ -211,22 +217,23 @@ static void kill_switch(void)
 	cleanup(&r);
 }
 
-/*
- * The target under the preload, waiting at its end: `memlens allocinfo
- * --allocinfo PID` writes its report, read from outside, into
- * @memlens_out.
- */
-static bool run_target_wait(struct run *r, const char *memlens_out)
+/* The target under the preload, waiting at its end for commands. */
+struct live {
+	pid_t pid;
+	int in;			/* its stdin */
+	FILE *out;		/* its stdout */
+	int capture_line;
+};
+
+static bool live_start(struct live *l, struct run *r)
 {
-	char env_pre[512], *env[2] = { env_pre, NULL }, cmd[512], line[256];
+	char env_pre[512], *env[2] = { env_pre, NULL }, line[256];
 	char *argv[] = { ALLOC_TARGET_BIN, "--wait", NULL };
 	posix_spawn_file_actions_t fa;
-	int in[2], out[2], status;
-	bool ready = false;
-	pid_t pid;
-	FILE *f;
+	int in[2], out[2];
 
 	memset(r, 0, sizeof(*r));
+	memset(l, 0, sizeof(*l));
 	if (pipe(in) || pipe(out))
 		return false;
 	snprintf(env_pre, sizeof(env_pre), "LD_PRELOAD=%s", ALLOC_SO);
@@ -235,29 +242,155 @@ static bool run_target_wait(struct run *r, const char *memlens_out)
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_addclose(&fa, in[1]);
 	posix_spawn_file_actions_addclose(&fa, out[0]);
-	if (posix_spawn(&pid, argv[0], &fa, NULL, argv, env))
+	if (posix_spawn(&l->pid, argv[0], &fa, NULL, argv, env))
 		return false;
 	posix_spawn_file_actions_destroy(&fa);
 	close(in[0]);
 	close(out[1]);
-	f = fdopen(out[0], "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		if (strcmp(line, "ready\n") == 0) {
-			ready = true;
-			break;
-		}
-		take_line(r, line);
+	l->in = in[1];
+	l->out = fdopen(out[0], "r");
+	while (l->out && fgets(line, sizeof(line), l->out)) {
+		if (strcmp(line, "ready\n") == 0)
+			return true;
+		if (sscanf(line, "capture-line %d", &l->capture_line) != 1)
+			take_line(r, line);
 	}
-	if (ready) {
+	return false;
+}
+
+/* One round of allocations at the target's capture site. */
+static bool live_alloc(struct live *l)
+{
+	char line[256];
+
+	if (write(l->in, "a\n", 2) != 2)
+		return false;
+	while (fgets(line, sizeof(line), l->out))
+		if (strcmp(line, "done\n") == 0)
+			return true;
+	return false;
+}
+
+static bool live_stop(struct live *l)
+{
+	int status;
+
+	close(l->in);
+	if (l->out)
+		fclose(l->out);
+	return waitpid(l->pid, &status, 0) == l->pid && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0;
+}
+
+/*
+ * `memlens allocinfo --allocinfo PID` writes the waiting target's report,
+ * read from outside, into @memlens_out.
+ */
+static bool run_target_wait(struct run *r, const char *memlens_out)
+{
+	struct live l;
+	char cmd[512];
+	bool ok;
+
+	ok = live_start(&l, r);
+	if (ok) {
 		snprintf(cmd, sizeof(cmd), "%s allocinfo --allocinfo %d >%s",
-			 MEMLENS_BIN, (int)pid, memlens_out);
-		ready = system(cmd) == 0;
+			 MEMLENS_BIN, (int)l.pid, memlens_out);
+		ok = system(cmd) == 0;
 	}
-	close(in[1]);
-	if (f)
-		fclose(f);
-	waitpid(pid, &status, 0);
-	return ready;
+	return live_stop(&l) && ok;
+}
+
+/* Runs @cmd (printf-style), its stdout into @out; returns its exit status. */
+static int run(char *out, size_t sz, const char *fmt, ...)
+{
+	char cmd[1024];
+	size_t len = 0;
+	va_list ap;
+	FILE *f;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	out[0] = '\0';
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (len + 1 < sz && fgets(out + len, (int)(sz - len), f))
+		len += strlen(out + len);
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Context records of the target's capture site, read from outside. */
+static size_t nr_records(pid_t pid, struct ml_alloctag_snapshot *s)
+{
+	ML_OPTS(ml_alloctag_read_opts, ro, .context = true);
+	struct ml_proc *pr = NULL;
+
+	memset(s, 0, sizeof(*s));
+	if (ml_proc_new(NULL, &pr) != 0 || ml_alloctag_read(pr, pid, &ro, s) != 0) {
+		ml_proc_free(pr);
+		return SIZE_MAX;
+	}
+	ml_proc_free(pr);
+	return s->nr_ctx;
+}
+
+/*
+ * Context capture in the runtime mode: FILE:LINE names a site the tags
+ * know only by address, found by symbolizing them as the report does.
+ * Each record holds the size, pid, comm and a stack whose innermost frame
+ * is the site's function and the next its caller; off, nothing new.
+ */
+static void capture_runtime(void)
+{
+	char out[16384], syms[2][ML_ALLOCTAG_SYM_MAX];
+	struct ml_alloctag_snapshot s;
+	struct ml_proc *pr;
+	struct live l;
+	struct run r;
+
+	CHECK(live_start(&l, &r));
+	CHECK(l.capture_line > 0);
+	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --capture alloc_target.c:%d %d",
+		     MEMLENS_BIN, l.capture_line, (int)l.pid), 0);
+	CHECK(strncmp(out, "capture on for 1 site of PID ", 29) == 0);
+	CHECK(live_alloc(&l));
+	CHECK_EQ(nr_records(l.pid, &s), CAPTURE_N);
+	for (size_t i = 0; i < s.nr_ctx; i++) {
+		const struct ml_alloctag_ctx *c = &s.ctx[i];
+
+		CHECK_EQ(c->size, CAPTURE_SIZE);
+		CHECK_EQ(c->pid, l.pid);
+		CHECK_STR(c->comm, "alloc_target");
+		CHECK(c->site && c->site->capture);
+		CHECK(c->nr_frames >= 2);
+		if (i == 0 && c->nr_frames >= 2 && ml_proc_new(NULL, &pr) == 0) {
+			CHECK_EQ(ml_alloctag_symbolize(pr, l.pid, c->frames, 2, syms), 0);
+			CHECK(strncmp(syms[0], "capture_site+", 13) == 0);
+			CHECK(strncmp(syms[1], "main+", 5) == 0);
+			printf("# %s | %s\n", syms[0], syms[1]);
+			ml_proc_free(pr);
+		}
+	}
+	ml_alloctag_snapshot_fini(&s);
+	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --context %d", MEMLENS_BIN,
+		     (int)l.pid), 0);
+	CHECK(strstr(out, "    comm: alloc_target\n") &&
+	      strstr(out, "capture_site+"));
+	/* off: the next round adds no record */
+	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --capture-off %d",
+		     MEMLENS_BIN, (int)l.pid), 0);
+	CHECK(live_alloc(&l));
+	CHECK_EQ(nr_records(l.pid, &s), CAPTURE_N);
+	ml_alloctag_snapshot_fini(&s);
+	/* a line with no allocation there */
+	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --capture alloc_target.c:1 %d 2>&1",
+		     MEMLENS_BIN, (int)l.pid), 1);
+	CHECK(strstr(out, "no allocation site there") != NULL);
+	CHECK(live_stop(&l));
 }
 
 static void external_reader(void)
@@ -280,4 +413,4 @@ static void external_reader(void)
 }
 
 TAP_MAIN(TEST(counts_and_lines), TEST(forked_child), TEST(kill_switch),
-	 TEST(external_reader))
+	 TEST(external_reader), TEST(capture_runtime))

@@ -656,6 +656,14 @@ int ml_alloctag_read(struct ml_proc *p, pid_t pid,
  */
 int ml_alloctag_capture(struct ml_proc *p, pid_t pid, const char *file,
 			uint32_t line, bool on, size_t *nr_sites);
+/*
+ * The same over the sites of @s, read from @pid before: for a caller that
+ * gave the runtime profiler's sites (ML_ALLOC_TAG_ADDR) their file:line by
+ * symbolizing them, since the tags themselves hold only an address.
+ */
+int ml_alloctag_capture_sites(pid_t pid, const struct ml_alloctag_snapshot *s,
+			      const char *file, uint32_t line, bool on,
+			      size_t *nr_sites);
 
 /*
  * Return addresses of @pid (context capture stacks) as text, one per

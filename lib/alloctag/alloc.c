@@ -21,9 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-
+#include "capture.h"
 #include "internal.h"
 
 #define LONG_HDR ((uint32_t)sizeof(struct ml_alloc_hdr))
@@ -310,38 +308,9 @@ static bool in_alloc_text(const void *ip)
 }
 
 static ALLOC_TEXT __attribute__((noinline)) void capture(struct ml_alloc_tag *tag,
-					      size_t size)
+							 size_t size)
 {
-	uint64_t n = __atomic_fetch_add(&ring.head, 1, __ATOMIC_RELAXED);
-	struct ml_alloc_ctx *c = &ring.slots[n % ML_ALLOC_RING_SLOTS];
-	void *frames[ML_ALLOC_CTX_FRAMES + 3];
-	struct timespec ts;
-	int nr, skip;
-
-	/* seq 0 first: a reader copying this slot now sees it torn */
-	__atomic_store_n(&c->seq, 0, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	c->tag = (uintptr_t)tag;
-	c->size = size;
-	c->ts_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	c->pid = getpid();
-	c->tid = gettid();
-	memset(c->comm, 0, sizeof(c->comm));
-	prctl(PR_GET_NAME, c->comm, 0, 0, 0);
-	/* the record starts at the caller of ml_malloc(): drop the frames
-	 * inside the allocation path, which lives in its own text section
-	 * (counting frames would miss tail calls) */
-	nr = unw_backtrace(frames, ML_ALLOC_CTX_FRAMES + 3);
-	for (skip = 0; skip < nr && in_alloc_text(frames[skip]); skip++)
-		;
-	nr -= skip;
-	if (nr > ML_ALLOC_CTX_FRAMES)
-		nr = ML_ALLOC_CTX_FRAMES;
-	for (int i = 0; i < nr; i++)
-		c->frames[i] = (uintptr_t)frames[i + skip];
-	c->nr_frames = (uint32_t)nr;
-	__atomic_store_n(&c->seq, n + 1, __ATOMIC_RELEASE);
+	alloctag_capture(&ring, tag, size, in_alloc_text);
 }
 
 /* ---- the block header ---------------------------------------------------------- */
@@ -791,9 +760,7 @@ __attribute__((constructor(101))) static void alloc_init(void)
 {
 	const char *env = getenv("MEMLENS_ALLOC_PROFILING");
 
-	ring.nr_slots = ML_ALLOC_RING_SLOTS;
-	ring.record_size = sizeof(struct ml_alloc_ctx);
-	ring.magic = ML_ALLOC_RING_MAGIC;
+	alloctag_ring_init(&ring);
 	alloctag_root.self = (uintptr_t)&alloctag_root;
 	if (env && strcmp(env, "0") == 0)
 		ml_alloctag_enable(false);

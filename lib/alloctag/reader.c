@@ -638,19 +638,16 @@ static bool file_matches(const char *tag_file, const char *want)
 	       strcmp(tag_file + a - b, want) == 0;
 }
 
-int ml_alloctag_capture(struct ml_proc *p, pid_t pid, const char *file,
-			uint32_t line, bool on, size_t *nr_sites)
+int ml_alloctag_capture_sites(pid_t pid, const struct ml_alloctag_snapshot *s,
+			      const char *file, uint32_t line, bool on,
+			      size_t *nr_sites)
 {
-	struct ml_alloctag_snapshot s;
 	uint8_t val = on ? 1 : 0;
-	int err;
+	int err = 0;
 
 	*nr_sites = 0;
-	err = ml_alloctag_read(p, pid, NULL, &s);
-	if (err)
-		return err;
-	for (size_t i = 0; i < s.n; i++) {
-		const struct ml_alloctag_site *t = &s.sites[i];
+	for (size_t i = 0; i < s->n; i++) {
+		const struct ml_alloctag_site *t = &s->sites[i];
 		struct iovec local = { &val, 1 };
 		struct iovec remote = {
 			(void *)(uintptr_t)(t->tag_addr +
@@ -658,7 +655,8 @@ int ml_alloctag_capture(struct ml_proc *p, pid_t pid, const char *file,
 			1
 		};
 
-		if (file ? !(t->line == line && file_matches(t->file, file))
+		if (file ? !(t->line == line && t->file &&
+			     file_matches(t->file, file))
 			 : (on || !t->capture))
 			continue;
 		if (process_vm_writev(pid, &local, 1, &remote, 1, 0) != 1) {
@@ -667,8 +665,22 @@ int ml_alloctag_capture(struct ml_proc *p, pid_t pid, const char *file,
 		}
 		(*nr_sites)++;
 	}
-	ml_alloctag_snapshot_fini(&s);
 	if (!err && *nr_sites == 0 && file)
 		err = -ENOENT;
+	return err;
+}
+
+int ml_alloctag_capture(struct ml_proc *p, pid_t pid, const char *file,
+			uint32_t line, bool on, size_t *nr_sites)
+{
+	struct ml_alloctag_snapshot s;
+	int err;
+
+	*nr_sites = 0;
+	err = ml_alloctag_read(p, pid, NULL, &s);
+	if (err)
+		return err;
+	err = ml_alloctag_capture_sites(pid, &s, file, line, on, nr_sites);
+	ml_alloctag_snapshot_fini(&s);
 	return err;
 }
