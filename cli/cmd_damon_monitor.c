@@ -81,14 +81,17 @@ static void print_human(struct monitor *m, const struct ml_damon_snapshot *s)
 	printf("  regions %zu  working set %s of %s\n", s->nr_regions,
 	       cli_size(b1, damon_snapshot_wss(s), m->bytes),
 	       cli_size(b2, total, m->bytes));
-	for (size_t i = 0; i < ml_damon_nr_schemes(m->d.ctx); i++) {
+	for (size_t i = 0; i < damon_cli_nr_schemes(&m->d); i++) {
 		struct ml_damos_stat st;
+		const char *spec;
+		char name[48];
+		bool active;
 
-		ml_damon_scheme_stat(m->d.ctx, i, &st);
+		damon_cli_scheme(&m->d, i, &st, &active, &spec);
+		snprintf(name, sizeof(name), "%zu (the agent's)", i);
 		printf("scheme %s%s: tried %" PRIu64 " (%s) applied %" PRIu64
 		       " (%s) quota exceeded %" PRIu64 "\n",
-		       m->d.scheme_specs[i],
-		       ml_damon_scheme_active(m->d.ctx, i) ? "" : " [inactive]",
+		       spec ? spec : name, active ? "" : " [inactive]",
 		       st.nr_tried, cli_size(b1, st.sz_tried, m->bytes),
 		       st.nr_applied, cli_size(b2, st.sz_applied, m->bytes),
 		       st.qt_exceeds);

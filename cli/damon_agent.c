@@ -165,9 +165,13 @@ int damon_agent_run(struct damon_cli *d, ml_damon_snapshot_fn fn, void *arg,
 			if (!started)
 				started = as.snap.time_us;
 			seen = as.nr_snapshots;
-			/* no schemes' stats: they run in the agent */
-			if (fn(&as.snap, arg))
+			d->agent_snap = &as; /* its schemes' statistics */
+			ret = fn(&as.snap, arg);
+			d->agent_snap = NULL;
+			if (ret) {
+				ret = 0;
 				break;
+			}
 			if (d->duration_us &&
 			    as.snap.time_us - started >= d->duration_us)
 				break;

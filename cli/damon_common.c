@@ -264,6 +264,14 @@ int damon_cli_setup(struct damon_cli *d)
 	err = damon_agent_decide(d, ops);
 	if (err)
 		return err;
+	if (d->agent && d->nr_schemes && !d->command)
+		return cli_usage_error(d->cmd, "--scheme: the wp agent of a running "
+				       "program takes its schemes when it starts "
+				       "(%s, one spec per line); use '-- COMMAND'",
+				       ML_DAMON_AGENT_ENV_SCHEMES);
+	if (d->agent && d->nr_schemes > ML_DAMON_AGENT_MAX_SCHEMES)
+		return cli_usage_error(d->cmd, "--scheme: at most %d with the wp agent",
+				       ML_DAMON_AGENT_MAX_SCHEMES);
 	for (size_t i = 0; i < d->nr_schemes; i++) {
 		struct ml_damos s;
 		const char *e = "invalid";
@@ -381,6 +389,28 @@ void damon_cli_fini(struct damon_cli *d)
 
 /* ---- shared formatting ------------------------------------------------------ */
 
+size_t damon_cli_nr_schemes(const struct damon_cli *d)
+{
+	if (d->agent)
+		return d->agent_snap ? d->agent_snap->nr_schemes : 0;
+	return ml_damon_nr_schemes(d->ctx);
+}
+
+void damon_cli_scheme(const struct damon_cli *d, size_t i,
+		      struct ml_damos_stat *st, bool *active, const char **spec)
+{
+	/* the agent's schemes are ours when we started it with them */
+	*spec = i < d->nr_schemes && (!d->agent || d->command) ?
+			d->scheme_specs[i] : NULL;
+	if (d->agent) {
+		*st = d->agent_snap->schemes[i];
+		*active = d->agent_snap->scheme_active[i];
+		return;
+	}
+	ml_damon_scheme_stat(d->ctx, i, st);
+	*active = ml_damon_scheme_active(d->ctx, i);
+}
+
 uint64_t damon_snapshot_wss(const struct ml_damon_snapshot *s)
 {
 	uint64_t wss = 0;
@@ -413,17 +443,19 @@ void damon_json_snapshot(struct ml_json *j, const struct damon_cli *d,
 		ml_json_object_end(j);
 	}
 	ml_json_array_end(j);
-	if (ml_damon_nr_schemes(d->ctx)) {
+	if (damon_cli_nr_schemes(d)) {
 		ml_json_key(j, "schemes");
 		ml_json_array_begin(j);
-		for (size_t i = 0; i < ml_damon_nr_schemes(d->ctx); i++) {
+		for (size_t i = 0; i < damon_cli_nr_schemes(d); i++) {
 			struct ml_damos_stat st;
+			const char *spec;
+			bool active;
 
-			ml_damon_scheme_stat(d->ctx, i, &st);
+			damon_cli_scheme(d, i, &st, &active, &spec);
 			ml_json_object_begin(j);
-			ml_json_kv_str(j, "spec", d->scheme_specs[i]);
+			ml_json_kv_str(j, "spec", spec ? spec : "");
 			ml_json_key(j, "active");
-			ml_json_bool(j, ml_damon_scheme_active(d->ctx, i));
+			ml_json_bool(j, active);
 			ml_json_kv_u64(j, "nr_tried", st.nr_tried);
 			ml_json_kv_u64(j, "sz_tried", st.sz_tried);
 			ml_json_kv_u64(j, "nr_applied", st.nr_applied);

@@ -72,6 +72,8 @@ struct damon_cli {
 	bool agent;
 	char agent_so[4096];
 	struct ml_proc *agent_proc;
+	/* while a snapshot of the agent is delivered: what it published */
+	const struct ml_damon_agent_snap *agent_snap;
 	bool child_exited;
 	int child_status;
 };
@@ -109,6 +111,16 @@ void damon_agent_child_env(const struct damon_cli *d);
 /* Poll the agent's snapshots into @fn until *@stop, the end, --duration. */
 int damon_agent_run(struct damon_cli *d, ml_damon_snapshot_fn fn, void *arg,
 		    volatile int *stop);
+
+/*
+ * The schemes being applied and their statistics as of the snapshot being
+ * delivered: memlens' own, or those the agent publishes. @spec is the
+ * --scheme text, or NULL for a scheme given to the agent otherwise
+ * (MEMLENS_DAMON_SCHEMES in its environment).
+ */
+size_t damon_cli_nr_schemes(const struct damon_cli *d);
+void damon_cli_scheme(const struct damon_cli *d, size_t i,
+		      struct ml_damos_stat *st, bool *active, const char **spec);
 
 /* Bytes of regions with nr_accesses > 0: the estimated working set. */
 uint64_t damon_snapshot_wss(const struct ml_damon_snapshot *s);

@@ -8,8 +8,9 @@
  * and a failure is one of the documented errors.
  *
  * The seed corpus (fuzz/corpus/fuzz_damon_agent/) holds real publications
- * copied out of damon_target running the agent (a few regions, many), one
- * taken mid-write, and a failed agent's.
+ * copied out of damon_target running the agent (a few regions, many, two
+ * schemes with their statistics), one taken mid-write, and a failed
+ * agent's.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -44,6 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    r->nr_accesses > s.snap.max_nr_accesses)
 				abort();
 		}
+		if (s.nr_schemes > ML_DAMON_AGENT_MAX_SCHEMES)
+			abort();
 		if (!memchr(s.ops, '\0', sizeof(s.ops)) ||
 		    !memchr(s.why, '\0', sizeof(s.why)))
 			abort();

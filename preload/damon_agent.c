@@ -33,7 +33,6 @@
 
 #include "../lib/damon/agent.h"
 
-#define MAX_SCHEMES 16
 
 static struct {
 	pthread_t thread;
@@ -59,9 +58,12 @@ static void end_write(struct agent_header *h)
 	__atomic_store_n(&h->seq, h->seq + 1, __ATOMIC_RELEASE);
 }
 
+/* header, scheme statistics, regions */
+#define REGIONS_OFF (AGENT_HEADER_SIZE + AGENT_SCHEMES_SPACE)
+
 static uint64_t map_size_for(uint32_t nr_regions)
 {
-	uint64_t sz = AGENT_HEADER_SIZE +
+	uint64_t sz = REGIONS_OFF +
 		      (uint64_t)nr_regions * sizeof(struct agent_region);
 	long page = sysconf(_SC_PAGESIZE);
 
@@ -70,7 +72,7 @@ static uint64_t map_size_for(uint32_t nr_regions)
 
 static uint32_t regions_cap_of(uint64_t map_size)
 {
-	return (uint32_t)((map_size - AGENT_HEADER_SIZE) /
+	return (uint32_t)((map_size - REGIONS_OFF) /
 			  sizeof(struct agent_region));
 }
 
@@ -95,7 +97,9 @@ static int publish_init(void)
 	h->self_addr = (uintptr_t)h;
 	h->pid = getpid();
 	h->region_size = sizeof(struct agent_region);
-	h->regions_off = AGENT_HEADER_SIZE;
+	h->scheme_size = sizeof(struct agent_scheme);
+	h->schemes_off = AGENT_HEADER_SIZE;
+	h->regions_off = REGIONS_OFF;
 	h->regions_cap = regions_cap_of(sz);
 	h->state = AGENT_STARTING;
 	h->sample_us = agent.attrs.sample_us;
@@ -130,12 +134,38 @@ static int grow(uint32_t nr_regions)
 	return 0;
 }
 
+/* The schemes' statistics, so that memlens shows them as for its own. */
+static void publish_schemes(struct agent_header *h,
+			    const struct ml_damon_ctx *ctx)
+{
+	struct agent_scheme *out =
+		(struct agent_scheme *)((char *)h + h->schemes_off);
+	size_t n = ml_damon_nr_schemes(ctx);
+
+	if (n > AGENT_MAX_SCHEMES)
+		n = AGENT_MAX_SCHEMES;
+	for (size_t i = 0; i < n; i++) {
+		struct ml_damos_stat st;
+
+		ml_damon_scheme_stat(ctx, i, &st);
+		out[i] = (struct agent_scheme){
+			.nr_tried = st.nr_tried,
+			.sz_tried = st.sz_tried,
+			.nr_applied = st.nr_applied,
+			.sz_applied = st.sz_applied,
+			.qt_exceeds = st.qt_exceeds,
+			.active = ml_damon_scheme_active(ctx, i),
+		};
+	}
+	h->nr_schemes = (uint32_t)n;
+}
+
+/* @arg: the context, for its schemes' statistics */
 static int publish(const struct ml_damon_snapshot *snap, void *arg)
 {
 	struct agent_header *h = agent.h;
 	struct agent_region *out;
 
-	(void)arg;
 	begin_write(h);
 	/* cannot grow: publish what fits rather than nothing */
 	if (snap->nr_regions > h->regions_cap)
@@ -150,6 +180,7 @@ static int publish(const struct ml_damon_snapshot *snap, void *arg)
 		out[i].nr_accesses = snap->regions[i].nr_accesses;
 		out[i].age = snap->regions[i].age;
 	}
+	publish_schemes(h, arg);
 	h->time_us = snap->time_us;
 	h->max_nr_accesses = snap->max_nr_accesses;
 	h->nr_snapshots++;
@@ -219,6 +250,7 @@ static int parse_attrs(const char *s, struct ml_damon_attrs *a)
 static int add_schemes(struct ml_damon_ctx *ctx, const char **why)
 {
 	const char *env = getenv(ML_DAMON_AGENT_ENV_SCHEMES);
+	size_t nr = 0;
 	char line[512];
 
 	while (env && *env) {
@@ -234,6 +266,10 @@ static int add_schemes(struct ml_damon_ctx *ctx, const char **why)
 		env = *nl ? nl + 1 : nl;
 		if (!len)
 			continue;
+		if (++nr > AGENT_MAX_SCHEMES) {
+			*why = "more schemes than the agent publishes (16)";
+			return -E2BIG;
+		}
 		err = ml_damos_parse(line, &agent.attrs, &s, why);
 		if (!err)
 			err = ml_damon_add_scheme(ctx, &s);
@@ -267,7 +303,7 @@ static void *monitor(void *arg)
 		publish_end(AGENT_FAILED, err, "bad attributes");
 		return NULL;
 	}
-	ml_damon_set_callback(ctx, publish, NULL);
+	ml_damon_set_callback(ctx, publish, ctx);
 	err = ml_damon_add_target(ctx, &ml_damon_wp_ops, 0, src_arg, &why);
 	if (err < 0) {
 		publish_end(AGENT_FAILED, err, why ? why : strerror(-err));

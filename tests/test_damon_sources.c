@@ -644,9 +644,88 @@ static void test_agent_scheme_pageout(void)
 	CHECK(now <= 32 * MiB + 224 * MiB / 10);
 	CHECK(now >= 28 * MiB);
 	CHECK_U64(max_rate_excess, 0);
+	/*
+	 * The agent publishes the scheme's statistics: nothing but the
+	 * scheme pages the file out here, so it applied pageout to at least
+	 * the bytes RssFile lost (the kernel's figure), and tried at least
+	 * what it applied.
+	 */
+	{
+		struct ml_damon_agent_snap as = { 0 };
+
+		CHECK_EQ(ml_damon_agent_read(p, c.pid, &as), 0);
+		CHECK_EQ(as.nr_schemes, 1);
+		printf("# scheme: tried %llu MiB, applied %llu MiB in %llu "
+		       "regions, quota exceeded %llu times\n",
+		       (unsigned long long)(as.schemes[0].sz_tried >> 20),
+		       (unsigned long long)(as.schemes[0].sz_applied >> 20),
+		       (unsigned long long)as.schemes[0].nr_applied,
+		       (unsigned long long)as.schemes[0].qt_exceeds);
+		CHECK(as.scheme_active[0]);
+		CHECK(as.schemes[0].nr_applied >= 1);
+		CHECK(as.schemes[0].sz_applied >= first - now);
+		CHECK(as.schemes[0].sz_tried >= as.schemes[0].sz_applied);
+		ml_damon_agent_snap_free(&as);
+	}
 	reap(&c, true);
 	unlink(path);
 	ml_proc_free(p);
+}
+
+/* Runs @cmd (a shell line), its stdout into @out; returns its exit status. */
+static int run_cmd(char *out, size_t sz, const char *cmd)
+{
+	size_t len = 0;
+	FILE *f = popen(cmd, "r");
+	int st;
+
+	out[0] = '\0';
+	if (!f)
+		return -1;
+	while (len + 1 < sz && fgets(out + len, (int)(sz - len), f))
+		len += strlen(out + len);
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * `memlens damon monitor --scheme SPEC -- COMMAND` through the agent: the
+ * scheme runs inside COMMAND and its statistics come back with each
+ * snapshot, under the spec memlens was given. `stat` matches every
+ * region, so each aggregation tries some. With -p, the agent of a running
+ * program has its schemes already: --scheme is refused, not ignored.
+ */
+static void test_cli_agent_schemes(void)
+{
+	static const char want[] =
+		"\"schemes\":[{\"spec\":\"stat\",\"active\":true,\"nr_tried\":";
+	static char out[1 << 20];
+	char cmd[1024], *last, *p;
+	unsigned long long nr_tried = 0;
+	struct child c;
+	const char *args[] = { "64", "0", "8", NULL };
+
+	snprintf(cmd, sizeof(cmd),
+		 "MEMLENS_DAMON_AGENT=%s %s damon monitor --ops wp --json "
+		 "--duration 1s --scheme stat -- %s 64 0 8 --seconds 4",
+		 DAMON_AGENT_SO, MEMLENS_BIN, DAMON_TARGET);
+	CHECK_EQ(run_cmd(out, sizeof(out), cmd), 0);
+	/* the last snapshot's statistics (COMMAND prints lines of its own) */
+	last = NULL;
+	for (p = out; (p = strstr(p, want)); p++)
+		last = p;
+	CHECK(last != NULL);
+	if (last)
+		nr_tried = strtoull(last + strlen(want), NULL, 10);
+	CHECK(nr_tried > 0);
+	printf("# stat through the agent: tried %llu regions\n", nr_tried);
+
+	CHECK(spawn_target(&c, NULL, args));
+	snprintf(cmd, sizeof(cmd), "%s damon monitor --ops wp -p %d --scheme stat 2>&1",
+		 MEMLENS_BIN, (int)c.pid);
+	CHECK_EQ(run_cmd(out, sizeof(out), cmd), 2);
+	CHECK(strstr(out, ML_DAMON_AGENT_ENV_SCHEMES) != NULL);
+	reap(&c, true);
 }
 
 /* ---- fixture trees --------------------------------------------------------- */
@@ -944,6 +1023,6 @@ TAP_MAIN(TEST(test_wp_finds_hot_subrange), TEST(test_wp_ranged_equals_per_page),
 	 TEST(test_wp_unmap_remap), TEST(test_wp_other_pid),
 	 TEST(test_core_wp_finds_hot_subrange),
 	 TEST(test_agent_finds_hot_subrange), TEST(test_agent_remap_unmap_exit),
-	 TEST(test_agent_scheme_pageout),
+	 TEST(test_agent_scheme_pageout), TEST(test_cli_agent_schemes),
 	 TEST(test_softdirty_fixture), TEST(test_idle_fixture),
 	 TEST(test_idle_fixture_lacking), TEST(test_live_lacking))

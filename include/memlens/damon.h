@@ -484,6 +484,8 @@ struct ml_proc;
 #define ML_DAMON_AGENT_ENV_ATTRS "MEMLENS_DAMON_ATTRS"
 #define ML_DAMON_AGENT_ENV_SEED "MEMLENS_DAMON_SEED"
 #define ML_DAMON_AGENT_ENV_SCHEMES "MEMLENS_DAMON_SCHEMES"
+/* schemes an agent runs and publishes statistics for, at most */
+#define ML_DAMON_AGENT_MAX_SCHEMES 16
 
 enum ml_damon_agent_state {
 	ML_DAMON_AGENT_STARTING,	/* no snapshot yet */
@@ -504,6 +506,10 @@ struct ml_damon_agent_snap {
 	struct ml_damon_snapshot snap;
 	struct ml_damon_region *buf;
 	size_t buf_cap;
+	/* the statistics of the schemes the agent applies, in their order */
+	size_t nr_schemes;
+	struct ml_damos_stat schemes[ML_DAMON_AGENT_MAX_SCHEMES];
+	bool scheme_active[ML_DAMON_AGENT_MAX_SCHEMES];
 };
 
 /*

@@ -7,6 +7,9 @@
  * writer's byte order, version 1:
  *
  *   offset 0             struct agent_header (AGENT_HEADER_SIZE bytes)
+ *   schemes_off          struct agent_scheme[nr_schemes] (the statistics of
+ *                        the schemes the agent applies; room for
+ *                        AGENT_MAX_SCHEMES, before the regions)
  *   regions_off          struct agent_region[regions_cap]
  *
  * Consistency: seq is a sequence counter, odd while the agent writes. A
@@ -33,6 +36,7 @@
 /* bounds the writer keeps and the reader enforces */
 #define AGENT_MAX_REGIONS (1u << 20)
 #define AGENT_MAX_MAP_SIZE (64u << 20)
+#define AGENT_MAX_SCHEMES 16
 
 /* header.state */
 enum agent_state {
@@ -49,6 +53,19 @@ struct agent_region {
 	uint32_t age;
 };
 _Static_assert(sizeof(struct agent_region) == 24, "agent_region layout");
+
+/* One scheme's statistics (struct ml_damos_stat), as of the last snapshot. */
+struct agent_scheme {
+	uint64_t nr_tried;
+	uint64_t sz_tried;
+	uint64_t nr_applied;
+	uint64_t sz_applied;
+	uint64_t qt_exceeds;
+	uint32_t active;		/* 1: its watermarks let it run */
+	uint32_t _pad;
+};
+_Static_assert(sizeof(struct agent_scheme) == 48, "agent_scheme layout");
+#define AGENT_SCHEMES_SPACE (AGENT_MAX_SCHEMES * sizeof(struct agent_scheme))
 
 struct agent_header {
 	char magic[8];
@@ -76,6 +93,10 @@ struct agent_header {
 	uint32_t nr_regions;
 	char ops[16];			/* the source, NUL-terminated */
 	char why[96];			/* with FAILED: the reason, NUL-terminated */
+	/* added in place of padding: 0 from a writer without schemes */
+	uint32_t nr_schemes;
+	uint32_t scheme_size;		/* sizeof(struct agent_scheme) */
+	uint32_t schemes_off;
 };
 _Static_assert(sizeof(struct agent_header) <= AGENT_HEADER_SIZE,
 	       "agent_header fits");

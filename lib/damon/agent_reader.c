@@ -55,6 +55,16 @@ static int check_header(const struct agent_header *h, size_t len)
 	if ((uint64_t)h->regions_off +
 	    (uint64_t)h->nr_regions * sizeof(struct agent_region) > len)
 		return -EINVAL;
+	/* the scheme statistics, when there are any: whole, before the
+	 * regions, inside the copy */
+	if (h->nr_schemes &&
+	    (h->nr_schemes > AGENT_MAX_SCHEMES ||
+	     h->scheme_size != sizeof(struct agent_scheme) ||
+	     h->schemes_off < h->header_size || h->schemes_off % 8 ||
+	     (uint64_t)h->schemes_off +
+			     (uint64_t)h->nr_schemes * sizeof(struct agent_scheme) >
+		     h->regions_off))
+		return -EINVAL;
 	if (h->state == AGENT_RUNNING && !h->nr_snapshots)
 		return -EINVAL;
 	if (h->nr_snapshots &&
@@ -85,6 +95,28 @@ static int copy_regions(const struct agent_header *h,
 		out[i].age = r.age;
 	}
 	return 0;
+}
+
+/* (check_header() has bounded them) */
+static void copy_schemes(const struct agent_header *h, const void *in,
+			 struct ml_damon_agent_snap *out)
+{
+	_Static_assert(AGENT_MAX_SCHEMES == ML_DAMON_AGENT_MAX_SCHEMES,
+		       "one bound for writer and reader");
+	out->nr_schemes = h->nr_schemes;
+	for (uint32_t i = 0; i < h->nr_schemes; i++) {
+		struct agent_scheme a;
+
+		memcpy(&a, (const char *)in + i * sizeof(a), sizeof(a));
+		out->schemes[i] = (struct ml_damos_stat){
+			.nr_tried = a.nr_tried,
+			.sz_tried = a.sz_tried,
+			.nr_applied = a.nr_applied,
+			.sz_applied = a.sz_applied,
+			.qt_exceeds = a.qt_exceeds,
+		};
+		out->scheme_active[i] = a.active != 0;
+	}
 }
 
 int ml_damon_agent_parse(const void *buf, size_t len,
@@ -133,6 +165,7 @@ int ml_damon_agent_parse(const void *buf, size_t len,
 	out->snap.max_nr_accesses = h.max_nr_accesses;
 	out->snap.nr_regions = h.nr_regions;
 	out->snap.regions = out->buf;
+	copy_schemes(&h, (const char *)buf + h.schemes_off, out);
 	return 0;
 }
 
