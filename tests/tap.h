@@ -8,10 +8,12 @@
 #define MEMLENS_TAP_H
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 struct tap_test {
 	const char *name;
@@ -90,5 +92,35 @@ static inline int tap_run(const struct tap_test *tests, size_t n)
 		static const struct tap_test tests[] = { __VA_ARGS__ };    \
 		return tap_run(tests, sizeof(tests) / sizeof(tests[0]));   \
 	}
+
+/*
+ * Run a shell command made from @fmt, with its stdout and stderr into
+ * @out (cut at @sz - 1 bytes, the rest drained). Returns its exit status,
+ * or -1 when it could not run or was killed.
+ */
+static inline __attribute__((format(printf, 3, 4))) int
+tap_sh(char *out, size_t sz, const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	size_t len = 0, n;
+	FILE *f;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (len + 1 < sz && (n = fread(out + len, 1, sz - 1 - len, f)) > 0)
+		len += n;
+	out[len] = '\0';
+	while (fread(cmd, 1, sizeof(cmd), f) > 0)
+		;
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
 
 #endif

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -301,28 +300,6 @@ static bool run_target_wait(struct run *r, const char *memlens_out)
 	return live_stop(&l) && ok;
 }
 
-/* Runs @cmd (printf-style), its stdout into @out; returns its exit status. */
-static int run(char *out, size_t sz, const char *fmt, ...)
-{
-	char cmd[1024];
-	size_t len = 0;
-	va_list ap;
-	FILE *f;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	out[0] = '\0';
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	while (len + 1 < sz && fgets(out + len, (int)(sz - len), f))
-		len += strlen(out + len);
-	st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* Context records of the target's capture site, read from outside. */
 static size_t nr_records(pid_t pid, struct ml_alloctag_snapshot *s)
 {
@@ -354,7 +331,7 @@ static void capture_runtime(void)
 
 	CHECK(live_start(&l, &r));
 	CHECK(l.capture_line > 0);
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --capture alloc_target.c:%d %d",
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo --capture alloc_target.c:%d %d",
 		     MEMLENS_BIN, l.capture_line, (int)l.pid), 0);
 	CHECK(strncmp(out, "capture on for 1 site of PID ", 29) == 0);
 	CHECK(live_alloc(&l));
@@ -376,18 +353,18 @@ static void capture_runtime(void)
 		}
 	}
 	ml_alloctag_snapshot_fini(&s);
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --context %d", MEMLENS_BIN,
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo --context %d", MEMLENS_BIN,
 		     (int)l.pid), 0);
 	CHECK(strstr(out, "    comm: alloc_target\n") &&
 	      strstr(out, "capture_site+"));
 	/* off: the next round adds no record */
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --capture-off %d",
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo --capture-off %d",
 		     MEMLENS_BIN, (int)l.pid), 0);
 	CHECK(live_alloc(&l));
 	CHECK_EQ(nr_records(l.pid, &s), CAPTURE_N);
 	ml_alloctag_snapshot_fini(&s);
 	/* a line with no allocation there */
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --capture alloc_target.c:1 %d 2>&1",
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo --capture alloc_target.c:1 %d",
 		     MEMLENS_BIN, (int)l.pid), 1);
 	CHECK(strstr(out, "no allocation site there") != NULL);
 	CHECK(live_stop(&l));

@@ -87,32 +87,6 @@ static uint64_t self_foreign(void)
 }
 
 /* Run a shell command, its stdout and stderr into @out; the exit status. */
-static int run(char *out, size_t sz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int run(char *out, size_t sz, const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	size_t len = 0, n;
-	FILE *f;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	while (len + 1 < sz && (n = fread(out + len, 1, sz - 1 - len, f)) > 0)
-		len += n;
-	out[len] = '\0';
-	while (fread(cmd, 1, sizeof(cmd), f) > 0)
-		;
-	st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* tests/alloctag_hog, talked to through pipes */
 struct hog {
 	pid_t pid;
@@ -782,7 +756,7 @@ static void test_external(void)
 	ml_alloctag_snapshot_fini(&s);
 
 	/* the command, in the kernel's format */
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --allocinfo %d", MEMLENS_BIN,
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo --allocinfo %d", MEMLENS_BIN,
 		     (int)h.pid), 0);
 	CHECK(strncmp(out, "allocinfo - version: 1.0\n", 25) == 0);
 	snprintf(want, sizeof(want), "alloctag_hog.c:%d func:main \n", h.line_keep);
@@ -796,21 +770,21 @@ static void test_external(void)
 	CHECK_EQ(b, HOG_KEEP_N * HOG_KEEP_SIZE);
 	CHECK_EQ(c, HOG_KEEP_N);
 	/* human, --top, --sort calls, --module, --json */
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --top 1 %d", MEMLENS_BIN,
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo --top 1 %d", MEMLENS_BIN,
 		     (int)h.pid), 0);
 	snprintf(want, sizeof(want), "alloctag_hog.c:%d module:alloctag_hog func:main\n",
 		 h.line_keep);
 	CHECK(strstr(out, want) && strchr(out, '\n') == strrchr(out, '\n'));
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo -n 1 --sort calls %d",
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo -n 1 --sort calls %d",
 		     MEMLENS_BIN, (int)h.pid), 0);
 	CHECK(strstr(out, want) != NULL); /* 100 calls beat 6 and 5 */
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --module nosuch %d",
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo --module nosuch %d",
 		     MEMLENS_BIN, (int)h.pid), 0);
 	CHECK_STR(out, "");
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --module alloctag_hog -n 1 %d",
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo --module alloctag_hog -n 1 %d",
 		     MEMLENS_BIN, (int)h.pid), 0);
 	CHECK(strstr(out, want) != NULL);
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --json %d", MEMLENS_BIN,
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo --json %d", MEMLENS_BIN,
 		     (int)h.pid), 0);
 	snprintf(want, sizeof(want), "\"line\": %d", h.line_keep);
 	CHECK(strstr(out, want) && strstr(out, "\"bytes\": 100000"));
@@ -886,13 +860,13 @@ static void test_capture(void)
 	}
 	ml_alloctag_snapshot_fini(&s);
 	/* the command prints them symbolized */
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --context %d", MEMLENS_BIN,
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo --context %d", MEMLENS_BIN,
 		     (int)h.pid), 0);
 	CHECK(strstr(out, "    comm: alloctag_hog\n") &&
 	      strstr(out, "         hog_capture_site+"));
 
 	/* off (through the command): no new records */
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --capture-off %d",
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo --capture-off %d",
 		     MEMLENS_BIN, (int)h.pid), 0);
 	CHECK(strncmp(out, "capture off for 1 site of PID ", 30) == 0);
 	CHECK(hog_cmd(&h, "alloc"));
@@ -903,7 +877,7 @@ static void test_capture(void)
 	ml_alloctag_snapshot_fini(&s);
 	/* and on again through the command */
 	snprintf(spec, sizeof(spec), "alloctag_hog.c:%d", h.line_capture);
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --capture %s %d", MEMLENS_BIN,
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo --capture %s %d", MEMLENS_BIN,
 		     spec, (int)h.pid), 0);
 	CHECK(hog_cmd(&h, "alloc"));
 	CHECK_EQ(ml_alloctag_read(pr, h.pid, &ro, &s), 0);
@@ -927,14 +901,14 @@ static void test_bad_input(void)
 	/* a capture spec that names no site */
 	CHECK_EQ(ml_alloctag_capture(pr, h.pid, "alloctag_hog.c", 1, true, &n),
 		 -ENOENT);
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --capture nosuch.c:12 %d",
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo --capture nosuch.c:12 %d",
 		     MEMLENS_BIN, (int)h.pid), 1);
 	snprintf(want, sizeof(want), "memlens: allocinfo: nosuch.c:12: no "
 		 "allocation site there in PID %d\n", (int)h.pid);
 	CHECK_STR(out, want);
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --capture nosuch.c %d",
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo --capture nosuch.c %d",
 		     MEMLENS_BIN, (int)h.pid), 2);
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --sort size %d",
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo --sort size %d",
 		     MEMLENS_BIN, (int)h.pid), 2);
 	hog_stop(&h);
 
@@ -946,7 +920,7 @@ static void test_bad_input(void)
 	}
 	usleep(100000);
 	CHECK_EQ(ml_alloctag_read(pr, pid, NULL, &s), -ENOENT);
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo %d", MEMLENS_BIN, (int)pid), 1);
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo %d", MEMLENS_BIN, (int)pid), 1);
 	snprintf(want, sizeof(want), "memlens: allocinfo: no allocation tags in "
 		 "PID %d\n", (int)pid);
 	CHECK_STR(out, want);
@@ -954,12 +928,12 @@ static void test_bad_input(void)
 	waitpid(pid, NULL, 0);
 	/* gone: no such process */
 	CHECK_EQ(ml_alloctag_read(pr, pid, NULL, &s), -ESRCH);
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo %d", MEMLENS_BIN, (int)pid), 1);
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo %d", MEMLENS_BIN, (int)pid), 1);
 
 	/* a process that exits during the read (between two snapshots); it
 	 * stays a zombie, which has no memory left to read */
 	CHECK(hog_start(&h, "exit-soon", false));
-	CHECK_EQ(run(out, sizeof(out), "%s allocinfo --interval 2 %d", MEMLENS_BIN,
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s allocinfo --interval 2 %d", MEMLENS_BIN,
 		     (int)h.pid), 1);
 	snprintf(want, sizeof(want), "memlens: allocinfo: PID %d exited during "
 		 "the read\n", (int)h.pid);

@@ -993,33 +993,6 @@ static void test_colours(void)
 
 /* ---- the command ------------------------------------------------------------------------- */
 
-/* Run a shell command line; its exit status, stdout+stderr in @out. */
-static int run(char *out, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int run(char *out, size_t cap, const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	FILE *f;
-	size_t n;
-	int status;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	n = fread(out, 1, cap - 1, f);
-	out[n] = '\0';
-	/* the rest unread would end the command with SIGPIPE */
-	while (fread(cmd, 1, sizeof(cmd), f) > 0)
-		;
-	status = pclose(f);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 static const char *end_reason_of(const char *path, char *buf, size_t sz)
 {
 	struct ml_damon_rec *r;
@@ -1047,61 +1020,61 @@ static void test_cli(void)
 	TMP(svg, "cli.svg");
 	TMP(png, "cli.png");
 
-	CHECK_EQ(run(out, sizeof(out), RECORD " --ops '%s' --virtual "
+	CHECK_EQ(tap_sh(out, sizeof(out), RECORD " --ops '%s' --virtual "
 		     "--duration 10s --seed 1 -o %s", MEMLENS_BIN, SIM, path), 0);
 	CHECK(strstr(out, "recorded 100 aggregations") != NULL);
 	CHECK_STR(end_reason_of(path, why, sizeof(why)), "duration: 10.000 s");
 	/* exists */
-	CHECK_EQ(run(out, sizeof(out), RECORD " --ops '%s' --virtual "
+	CHECK_EQ(tap_sh(out, sizeof(out), RECORD " --ops '%s' --virtual "
 		     "--duration 1s -o %s", MEMLENS_BIN, SIM, path), 1);
 	CHECK(strstr(out, "exists (--force replaces it)") != NULL);
 	/* the reports */
-	CHECK_EQ(run(out, sizeof(out), "%s damon report %s heatmap --color "
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s damon report %s heatmap --color "
 		     "never -W 60 -H 16", MEMLENS_BIN, path), 0);
 	CHECK(strstr(out, "ended: duration") != NULL);
 	/* [0, 64M) hot from the start (after the first aggregations) */
 	CHECK(strstr(out, "0x100000000000 |") != NULL &&
 	      strstr(strstr(out, "0x100000000000 |"), "99999") != NULL);
-	CHECK_EQ(run(out, sizeof(out), "%s damon report %s heatmap --json",
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s damon report %s heatmap --json",
 		     MEMLENS_BIN, path), 0);
 	CHECK(out[0] == '{' && strstr(out, "\"frequency_ppm\":[[") != NULL);
-	CHECK_EQ(run(out, sizeof(out), "%s damon report %s -o %s -W 800 -H 500",
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s damon report %s -o %s -W 800 -H 500",
 		     MEMLENS_BIN, path, svg), 0);
-	CHECK_EQ(run(out, sizeof(out), "%s damon report %s -o %s", MEMLENS_BIN,
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s damon report %s -o %s", MEMLENS_BIN,
 		     path, png), 0);
 	CHECK(stat(png, &st) == 0 && st.st_size > 1000);
 	if (access("/usr/bin/rsvg-convert", X_OK) == 0)
-		CHECK_EQ(run(out, sizeof(out), "rsvg-convert %s -o %s.png", svg,
+		CHECK_EQ(tap_sh(out, sizeof(out), "rsvg-convert %s -o %s.png", svg,
 			     svg), 0);
-	CHECK_EQ(run(out, sizeof(out), "%s damon report %s -o x.jpg",
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s damon report %s -o x.jpg",
 		     MEMLENS_BIN, path), 2);
 	/* 64 MiB hot in either phase: every percentile is about that */
-	CHECK_EQ(run(out, sizeof(out), "%s damon report %s wss", MEMLENS_BIN,
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s damon report %s wss", MEMLENS_BIN,
 		     path), 0);
 	CHECK(strstr(out, "        50          64M") != NULL);
-	CHECK_EQ(run(out, sizeof(out), "%s damon report %s nr_regions --json",
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s damon report %s nr_regions --json",
 		     MEMLENS_BIN, path), 0);
 	CHECK(strstr(out, "\"nr_snapshots\":100") != NULL);
-	CHECK_EQ(run(out, sizeof(out), "%s damon report %s raw --json",
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s damon report %s raw --json",
 		     MEMLENS_BIN, path), 0);
 	CHECK(out[0] == '[' && strstr(out, "\"nr_accesses\":20") != NULL);
-	CHECK_EQ(run(out, sizeof(out), "%s damon report %s bogus", MEMLENS_BIN,
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s damon report %s bogus", MEMLENS_BIN,
 		     path), 2);
-	CHECK_EQ(run(out, sizeof(out), "%s damon report %s/none.db",
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s damon report %s/none.db",
 		     MEMLENS_BIN, dir), 1);
 	CHECK(strstr(out, "No such file") != NULL);
-	CHECK_EQ(run(out, sizeof(out), "%s damon report %s", MEMLENS_BIN,
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s damon report %s", MEMLENS_BIN,
 		     tmp_path("newer.db")), 1);
 	CHECK(strstr(out, "newer memlens") != NULL);
-	CHECK_EQ(run(out, sizeof(out), "%s damon report %s", MEMLENS_BIN,
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s damon report %s", MEMLENS_BIN,
 		     tmp_path("truncated.db")), 1);
 	CHECK(strstr(out, "corrupted") || strstr(out, "not a memlens"));
-	CHECK_EQ(run(out, sizeof(out), "%s damon report %s wss", MEMLENS_BIN,
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s damon report %s wss", MEMLENS_BIN,
 		     tmp_path("empty.db")), 1);
 	CHECK(strstr(out, "empty recording") != NULL);
 
 	/* the size bound: 1,000 regions (~5 KB) an aggregation into 40 KiB */
-	CHECK_EQ(run(out, sizeof(out), RECORD " --ops '%s' --regions "
+	CHECK_EQ(tap_sh(out, sizeof(out), RECORD " --ops '%s' --regions "
 		     "1000,1000 --virtual --duration 10s -f --max-size 40K -o %s",
 		     MEMLENS_BIN, SIM, path), 0);
 	CHECK(strstr(out, "reached its size bound") != NULL);
@@ -1109,16 +1082,16 @@ static void test_cli(void)
 	CHECK_EQ(strncmp(end_reason_of(path, why, sizeof(why)), "max-size", 8), 0);
 
 	/* the target exits: COMMAND ends, the recording ends and says so */
-	CHECK_EQ(run(out, sizeof(out), RECORD " --ops '%s' -f -o %s -- "
+	CHECK_EQ(tap_sh(out, sizeof(out), RECORD " --ops '%s' -f -o %s -- "
 		     "sh -c 'sleep 0.5; exit 3'", MEMLENS_BIN, SIM, path), 0);
 	CHECK_STR(end_reason_of(path, why, sizeof(why)),
 		  "target-exited: sh exited with status 3");
 
 	/* kill -9 in real time: the file opens, says it did not end */
-	CHECK_EQ(run(out, sizeof(out), RECORD " --ops '%s' -f -o %s "
+	CHECK_EQ(tap_sh(out, sizeof(out), RECORD " --ops '%s' -f -o %s "
 		     "--duration 60s & sleep 1; kill -9 $!; wait", MEMLENS_BIN,
 		     SIM, path), 0);
-	CHECK_EQ(run(out, sizeof(out), "%s damon report %s nr_regions",
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s damon report %s nr_regions",
 		     MEMLENS_BIN, path), 0);
 	CHECK(strstr(out, "not ended: still recording, or the recorder was "
 		      "killed") != NULL);

@@ -672,22 +672,6 @@ static void test_agent_scheme_pageout(void)
 	ml_proc_free(p);
 }
 
-/* Runs @cmd (a shell line), its stdout into @out; returns its exit status. */
-static int run_cmd(char *out, size_t sz, const char *cmd)
-{
-	size_t len = 0;
-	FILE *f = popen(cmd, "r");
-	int st;
-
-	out[0] = '\0';
-	if (!f)
-		return -1;
-	while (len + 1 < sz && fgets(out + len, (int)(sz - len), f))
-		len += strlen(out + len);
-	st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /*
  * `memlens damon monitor --scheme SPEC -- COMMAND` through the agent: the
  * scheme runs inside COMMAND and its statistics come back with each
@@ -709,7 +693,7 @@ static void test_cli_agent_schemes(void)
 		 "MEMLENS_DAMON_AGENT=%s %s damon monitor --ops wp --json "
 		 "--duration 1s --scheme stat -- %s 64 0 8 --seconds 4",
 		 DAMON_AGENT_SO, MEMLENS_BIN, DAMON_TARGET);
-	CHECK_EQ(run_cmd(out, sizeof(out), cmd), 0);
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s", cmd), 0);
 	/* the last snapshot's statistics (COMMAND prints lines of its own) */
 	last = NULL;
 	for (p = out; (p = strstr(p, want)); p++)
@@ -721,9 +705,9 @@ static void test_cli_agent_schemes(void)
 	printf("# stat through the agent: tried %llu regions\n", nr_tried);
 
 	CHECK(spawn_target(&c, NULL, args));
-	snprintf(cmd, sizeof(cmd), "%s damon monitor --ops wp -p %d --scheme stat 2>&1",
+	snprintf(cmd, sizeof(cmd), "%s damon monitor --ops wp -p %d --scheme stat",
 		 MEMLENS_BIN, (int)c.pid);
-	CHECK_EQ(run_cmd(out, sizeof(out), cmd), 2);
+	CHECK_EQ(tap_sh(out, sizeof(out), "%s", cmd), 2);
 	CHECK(strstr(out, ML_DAMON_AGENT_ENV_SCHEMES) != NULL);
 	reap(&c, true);
 }
