@@ -754,7 +754,7 @@ static int resolve_counts(struct start_args *a, struct scheme_spec *sp)
 static int filter_arg(struct scheme_spec *sp, char *arg)
 {
 	struct ml_kdamond_filter *f;
-	char *fl[4];
+	char *fl[4] = { NULL };
 	int n = split(arg, fl, 4);
 	uint64_t v;
 	const char *e;

@@ -167,7 +167,6 @@ static bool own_frame(const void *ip)
 }
 
 static __thread struct {
-	uint32_t shard;           /* owned shard + 1; 0: none yet */
 	uint32_t busy;            /* inside our own work: do not profile */
 	uint64_t key[CACHE_SLOTS];
 	struct ml_alloc_rt *rt[CACHE_SLOTS];
@@ -386,6 +385,23 @@ site(uint64_t addr)
 
 /* ---- counters ---------------------------------------------------------------- */
 
+/*
+ * This thread's shard as a byte offset in a site's counters, 0 until its
+ * first count: alloctag.h's ml__alloc_count() does the counting, as in
+ * libmemlens, with this copy's own variable (hidden, like all here).
+ */
+__thread uint32_t ml__alloc_shard_off TLS_IE;
+
+static inline uint32_t shard_off(unsigned i)
+{
+	return ML_ALLOC_RT_HDR_SIZE + i * ML_ALLOC_SHARD_STRIDE;
+}
+
+static inline int shard_index(uint32_t off)
+{
+	return off ? (int)((off - ML_ALLOC_RT_HDR_SIZE) / ML_ALLOC_SHARD_STRIDE) : -1;
+}
+
 static void release_shard(void *v)
 {
 	unsigned i = (unsigned)(uintptr_t)v - 1;
@@ -393,7 +409,7 @@ static void release_shard(void *v)
 	if (i < SHARED_SHARD)
 		__atomic_and_fetch(&prof.shards_used, ~(1u << i),
 				   __ATOMIC_RELEASE);
-	tl.shard = 0;
+	ml__alloc_shard_off = 0;
 }
 
 static unsigned claim_shard(void)
@@ -422,31 +438,26 @@ static unsigned claim_shard(void)
 	return SHARED_SHARD;
 }
 
-static __attribute__((always_inline)) inline void
-account(struct ml_alloc_rt *rt, int64_t bytes, int64_t calls)
+/* The slow half of ml__alloc_count(): claim a shard, or share the last. */
+void ml__alloc_count_slow(struct ml_alloc_rt *rt, int64_t bytes, int64_t calls)
 {
-	unsigned i = tl.shard;
 	struct ml_alloc_shard *s;
 
-	if (unlikely(!i)) {
+	if (!ml__alloc_shard_off) {
+		unsigned i;
+
 		tl.busy++;
-		i = claim_shard() + 1;
+		i = claim_shard();
 		tl.busy--;
-		tl.shard = i;
+		ml__alloc_shard_off = shard_off(i);
+		if (i != SHARED_SHARD) {
+			ml__alloc_count(rt, bytes, calls);
+			return;
+		}
 	}
-	s = shard(rt, i - 1);
-	if (likely(i - 1 != SHARED_SHARD)) {
-		/* ours alone: plain load and store, no locked instruction */
-		__atomic_store_n(&s->bytes,
-				 __atomic_load_n(&s->bytes, __ATOMIC_RELAXED) + bytes,
-				 __ATOMIC_RELAXED);
-		__atomic_store_n(&s->calls,
-				 __atomic_load_n(&s->calls, __ATOMIC_RELAXED) + calls,
-				 __ATOMIC_RELAXED);
-	} else {
-		__atomic_add_fetch(&s->bytes, bytes, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&s->calls, calls, __ATOMIC_RELAXED);
-	}
+	s = shard(rt, SHARED_SHARD);
+	__atomic_add_fetch(&s->bytes, bytes, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->calls, calls, __ATOMIC_RELAXED);
 }
 
 /* (enabled is cleared at start when the site table could not be made) */
@@ -477,7 +488,7 @@ finish(char *raw, size_t off, size_t size, uint64_t ra)
 	if (profiling() && size <= SIZE_MAX_TRACKED) {
 		rt = site(ra);
 		if (rt) {
-			account(rt, (int64_t)size, 1);
+			ml__alloc_count(rt, (int64_t)size, 1);
 			if (unlikely(__atomic_load_n(&rt->tag->capture,
 						     __ATOMIC_RELAXED)))
 				capture(rt->tag, size);
@@ -497,7 +508,7 @@ static inline void *unaccount(void *p)
 	struct ml_alloc_rt *rt = hdr_rt(h);
 
 	if (rt)
-		account(rt, -(int64_t)hdr_size(h), -1);
+		ml__alloc_count(rt, -(int64_t)hdr_size(h), -1);
 	return (char *)p - hdr_offset(h);
 }
 
@@ -592,7 +603,7 @@ static void *do_realloc(void *p, size_t size, uint64_t ra)
 			return NULL; /* p unchanged, still accounted */
 		/* off the old site, onto the realloc's caller's */
 		if (hdr_rt(&saved))
-			account(hdr_rt(&saved), -(int64_t)hdr_size(&saved), -1);
+			ml__alloc_count(hdr_rt(&saved), -(int64_t)hdr_size(&saved), -1);
 		return finish(n, HDR_SIZE, size, ra);
 	}
 }
@@ -722,10 +733,10 @@ static void fork_parent(void)
 /* Only this thread lives on in the child: the other shards are free. */
 static void fork_child(void)
 {
-	unsigned i = tl.shard;
+	int i = shard_index(ml__alloc_shard_off);
 
 	pthread_mutex_init(&prof.lock, NULL);
-	prof.shards_used = i && i - 1 != SHARED_SHARD ? 1u << (i - 1) : 0;
+	prof.shards_used = i >= 0 && i != SHARED_SHARD ? 1u << i : 0;
 }
 
 /* ---- the report at exit ------------------------------------------------------- */
