@@ -20,10 +20,13 @@
  *  - check() reads PAGE_IS_WRITTEN of the sampled pages, per page or with
  *    one scan over the span of all of them, whichever its cost model
  *    predicts cheaper (below).
+ *  - settle() arms the written pages of a region the core found quiet
+ *    (one ranged scan), so that sampling there later costs no TLB flush.
  * Nothing else is armed: the whole of memory is never write-protected
  * (~25 ms per GiB here, and every later first write to a page would fault),
  * so the monitored program pays one async fault (~7 µs here) per sampled
- * page it writes, at most one per region per sample interval.
+ * page it writes, at most one per region per sample interval, plus one per
+ * page of a quiet region it writes again after settle().
  *
  * Costs measured on this machine (6.18, 2 vCPUs; bench/bench_damon_wp.c):
  * a one-page PAGEMAP_SCAN ~1.9 µs (an armed page) to ~6.7 µs (re-arming a
