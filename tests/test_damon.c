@@ -556,6 +556,99 @@ static void test_sim_accuracy(void)
 	ml_damon_ctx_free(ctx);
 }
 
+/* ---- settle(): quiet regions told to the source ---------------------- */
+
+#define SETTLE_BASE (UINT64_C(1) << 30)
+#define SETTLE_LEN (UINT64_C(64) << 20)
+#define SETTLE_HOT (UINT64_C(16) << 20)	/* [BASE, BASE + HOT) always written */
+
+static struct {
+	size_t nr;
+	struct ml_damon_range r[4096];
+} settles;
+
+static int settle_init(void **state, pid_t pid, const char *arg,
+		       const char **why)
+{
+	(void)pid, (void)arg, (void)why;
+	*state = &settles;
+	return 0;
+}
+
+static int settle_ranges(void *state, uint64_t now_us,
+			 struct ml_damon_range *buf, size_t cap, size_t *nr)
+{
+	(void)state, (void)now_us;
+	*nr = 1;
+	if (cap)
+		buf[0] = (struct ml_damon_range){ SETTLE_BASE,
+						  SETTLE_BASE + SETTLE_LEN };
+	return 0;
+}
+
+static int settle_check(void *state, uint64_t now_us, const uint64_t *addrs,
+			size_t nr, bool *accessed)
+{
+	(void)state, (void)now_us;
+	for (size_t i = 0; i < nr; i++)
+		accessed[i] = addrs[i] < SETTLE_BASE + SETTLE_HOT;
+	return 0;
+}
+
+static void settle_record(void *state, uint64_t start, uint64_t end)
+{
+	(void)state;
+	if (settles.nr < 4096)
+		settles.r[settles.nr++] = (struct ml_damon_range){ start, end };
+}
+
+/*
+ * The core settles a region once it has been quiet ML_DAMON_SETTLE_AGE
+ * aggregations, again as its age doubles, and never one that is written:
+ * 10 s in virtual time of a 64 MiB target whose first 16 MiB are written
+ * at every sample.
+ */
+static void test_settle(void)
+{
+	const struct ml_damon_ops ops = {
+		.name = "settle", .sees = ML_DAMON_SEES_WRITES,
+		.init = settle_init, .ranges = settle_ranges,
+		.check = settle_check, .settle = settle_record,
+	};
+	uint64_t covered = 0, hot_only = 0;
+	struct ml_damon_ctx *ctx;
+
+	settles.nr = 0;
+	CHECK_EQ(ml_damon_ctx_new(NULL, 7, &ctx), 0);
+	CHECK_EQ(ml_damon_add_target(ctx, &ops, 0, NULL, NULL), 0);
+	/* one aggregation: nothing is old enough yet */
+	CHECK_EQ(ml_damon_run_virtual(ctx, 150000), 0);
+	CHECK_EQ(settles.nr, 0);
+	CHECK_EQ(ml_damon_run_virtual(ctx, 9850000), 0);
+	/* the cold 48 MiB are covered, a 1 MiB grain at a time */
+	for (uint64_t a = SETTLE_BASE + SETTLE_HOT; a < SETTLE_BASE + SETTLE_LEN;
+	     a += 1 << 20) {
+		for (size_t i = 0; i < settles.nr; i++) {
+			if (settles.r[i].start <= a && a < settles.r[i].end) {
+				covered += 1 << 20;
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < settles.nr; i++)
+		if (settles.r[i].end <= SETTLE_BASE + SETTLE_HOT)
+			hot_only++;
+	printf("# %zu settle() calls, %" PRIu64 " MiB of the cold 48 covered\n",
+	       settles.nr, covered >> 20);
+	CHECK(settles.nr > 0);
+	CHECK(covered >= (SETTLE_LEN - SETTLE_HOT) * 9 / 10);
+	CHECK_EQ(hot_only, 0);
+	/* doubling ages: a handful per region over 100 aggregations, not
+	 * one per region per aggregation */
+	CHECK(settles.nr < 100 * 10 / 4);
+	ml_damon_ctx_free(ctx);
+}
+
 static void test_region_bounds(void)
 {
 	/* 64 alternating 256M areas: more edges than regions allowed */
@@ -1417,6 +1510,7 @@ int main(void)
 		TEST(test_sim_parse),
 		TEST(test_sim_accuracy),
 		TEST(test_region_bounds),
+		TEST(test_settle),
 		TEST(test_determinism),
 		TEST(test_run_real_time),
 		TEST(test_mapping_changes),

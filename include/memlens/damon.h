@@ -117,7 +117,21 @@ struct ml_damon_ops {
 	/* false once the target has exited (monitoring of it ends). */
 	bool (*alive)(void *state);
 	void (*fini)(void *state);
+	/*
+	 * Optional (NULL: nothing to do). [start, end) is a region that has
+	 * shown no access for a while: no sampled access in its last
+	 * aggregation, and an age of ML_DAMON_SETTLE_AGE aggregations or
+	 * more; called then and again each time its age doubles, until it
+	 * is accessed (so writes sampling missed are caught up, at a cost
+	 * that fades). It changes nothing the core sees: a source whose
+	 * re-arming of a sampled page costs more when the page was not armed
+	 * (wp: a TLB flush) may arm the whole range here at once.
+	 */
+	void (*settle)(void *state, uint64_t start, uint64_t end);
 };
+
+/* Aggregations without an access before a region is settled (above). */
+#define ML_DAMON_SETTLE_AGE 2
 
 /* ---- monitoring contexts (lib/damon/core.c) ---------------------------- */
 
@@ -458,6 +472,10 @@ struct ml_damon_wp_stats {
 	uint64_t scan_ns_per_mib;	/* model: ranged scan, ns per MiB */
 	uint64_t monitored_bytes;	/* what the last ranges() offered */
 	bool wp_unpopulated;		/* first writes to new pages seen */
+	uint64_t nr_settled;		/* settle() calls (cold regions armed) */
+	uint64_t nr_bytes_settled;	/* what they covered, bytes */
+	uint64_t nr_skipped;		/* sampled pages outside registered
+					 * mappings: no syscall */
 };
 
 /* @state: a wp source's state from its init(). 0 or -EINVAL. */

@@ -397,6 +397,34 @@ static int deliver_snapshots(struct ml_damon_ctx *ctx)
 	return 0;
 }
 
+/*
+ * Not the kernel's: tell the source which regions have gone quiet (at
+ * ML_DAMON_SETTLE_AGE, then each time the age doubles: ops.settle in
+ * damon.h). Runs on the aggregated nr_accesses and the age the merge has
+ * just updated; results are unchanged by it.
+ */
+static void settle_regions(struct ml_damon_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_targets; i++) {
+		struct damon_target *t = &ctx->targets[i];
+		struct damon_regions *rs = &t->regions;
+
+		if (t->gone || !t->ops->settle)
+			continue;
+		for (size_t k = 0; k < rs->nr; k++) {
+			struct damon_region *r = &rs->r[k];
+
+			if (r->nr_accesses) {
+				r->settled_age = 0;
+			} else if (r->age >= ML_DAMON_SETTLE_AGE &&
+				   r->age >= 2 * (uint64_t)r->settled_age) {
+				t->ops->settle(t->state, r->start, r->end);
+				r->settled_age = r->age;
+			}
+		}
+	}
+}
+
 /* kdamond_reset_aggregated() */
 static void reset_aggregated(struct ml_damon_ctx *ctx)
 {
@@ -501,6 +529,7 @@ static int step_end(struct ml_damon_ctx *ctx)
 	if (ctx->passed_sis >= next_aggregation_sis) {
 		ctx->next_aggregation_sis = next_aggregation_sis +
 					    ctx->attrs.aggr_us / sample;
+		settle_regions(ctx);
 		reset_aggregated(ctx);
 		err = damon_ctx_split(ctx);
 		if (err)

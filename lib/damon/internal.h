@@ -32,6 +32,9 @@ struct damon_region {
 	uint32_t nr_accesses_bp;
 	uint32_t last_nr_accesses;
 	uint32_t age;
+	/* the age at the source's last settle() of the whole region since
+	 * its last access, 0 if none (ops.settle in damon.h) */
+	uint32_t settled_age;
 };
 
 /* A growable sorted array of regions: the kernel's list, as an array. */

@@ -3,7 +3,7 @@
  * regions.c - DAMON's region operations, as mm/damon/core.c and vaddr.c
  * do them: the initial three regions, fitting regions to new mappings,
  * merging similar neighbours and splitting at random points. The kernel
- * keeps a linked list; memlens keeps a sorted array (a region is 40 bytes
+ * keeps a linked list; memlens keeps a sorted array (a region is 48 bytes
  * and the number of regions is bounded by max_nr_regions).
  */
 #include <errno.h>
@@ -297,6 +297,11 @@ int damon_set_regions(struct damon_regions *rs,
 			ri++;
 			continue;
 		}
+		/* grown over new memory: that part is not settled */
+		if (rs->r[first].start != align_down(range->start))
+			rs->r[first].settled_age = 0;
+		if (rs->r[last].end != align_up(range->end))
+			rs->r[last].settled_age = 0;
 		rs->r[first].start = align_down(range->start);
 		rs->r[last].end = align_up(range->end);
 		/* fill the holes between first and last */
@@ -337,6 +342,9 @@ static void merge_two(struct damon_region *l, const struct damon_region *r)
 	l->age = (uint32_t)(((uint64_t)l->age * sz_l + (uint64_t)r->age * sz_r) /
 			    (sz_l + sz_r));
 	l->end = r->end;
+	/* the less settled part decides: settled again sooner */
+	if (r->settled_age < l->settled_age)
+		l->settled_age = r->settled_age;
 }
 
 void damon_merge_regions_of(struct damon_regions *rs, uint32_t thres,

@@ -20,10 +20,13 @@
  *  - check() reads PAGE_IS_WRITTEN of the sampled pages, per page or with
  *    one scan over the span of all of them, whichever its cost model
  *    predicts cheaper (below).
+ *  - settle() arms the written pages of a region the core found quiet
+ *    (one ranged scan), so that sampling there later costs no TLB flush.
  * Nothing else is armed: the whole of memory is never write-protected
  * (~25 ms per GiB here, and every later first write to a page would fault),
  * so the monitored program pays one async fault (~7 µs here) per sampled
- * page it writes, at most one per region per sample interval.
+ * page it writes, at most one per region per sample interval, plus one per
+ * page of a quiet region it writes again after settle().
  *
  * Costs measured on this machine (6.18, 2 vCPUs; bench/bench_damon_wp.c):
  * a one-page PAGEMAP_SCAN ~1.9 µs (an armed page) to ~6.7 µs (re-arming a
@@ -404,7 +407,12 @@ static int wp_scan(struct wp_state *s, uint64_t start, uint64_t end, bool wp,
 		.start = start,
 		.end = end,
 		.vec = (uintptr_t)s->vec,
-		.vec_len = WP_VEC,
+		/*
+		 * One page has one region at most: a vector of one keeps the
+		 * kernel's bounce buffer a small kmalloc, not the 12 KiB of
+		 * WP_VEC entries (a page allocation per call).
+		 */
+		.vec_len = end - start <= s->page_size ? 1 : WP_VEC,
 		/*
 		 * Written, in a registered VMA, and not the zero page: a read
 		 * of a never-touched page maps the zero page without a uffd-wp
@@ -435,7 +443,14 @@ static int wp_prepare(void *state, uint64_t now_us, const uint64_t *addrs,
 	(void)now_us;
 	for (size_t i = 0; i < nr; i++) {
 		uint64_t pg = page_of(s, addrs[i]);
-		int n = wp_scan(s, pg, pg + s->page_size, true, &walk_end);
+		int n;
+
+		/* a gap, or a mapping not registered: nothing to arm */
+		if (!known(s, pg, pg + s->page_size)) {
+			s->stats.nr_skipped++;
+			continue;
+		}
+		n = wp_scan(s, pg, pg + s->page_size, true, &walk_end);
 
 		/*
 		 * EPERM: the page's VMA is not registered (mapped since the
@@ -456,8 +471,15 @@ static int check_per_page(struct wp_state *s, const uint64_t *addrs, size_t nr,
 
 	for (size_t i = 0; i < nr; i++) {
 		uint64_t pg = page_of(s, addrs[i]);
-		int n = wp_scan(s, pg, pg + s->page_size, false, &walk_end);
+		int n;
 
+		/* not monitored: reads as not written, without a syscall */
+		if (!known(s, pg, pg + s->page_size)) {
+			accessed[i] = false;
+			s->stats.nr_skipped++;
+			continue;
+		}
+		n = wp_scan(s, pg, pg + s->page_size, false, &walk_end);
 		if (n < 0 && n != -ENOMEM && n != -EFAULT)
 			return n;
 		accessed[i] = n > 0;
@@ -478,7 +500,7 @@ static int check_ranged(struct wp_state *s, const uint64_t *addrs, size_t nr,
 	size_t i = 0;
 
 	while (i < nr) {
-		uint64_t start = page_of(s, addrs[i]), walk_end;
+		uint64_t start = page_of(s, addrs[i]), walk_end = end;
 		size_t j = 0;
 		int n = wp_scan(s, start, end, false, &walk_end);
 
@@ -554,6 +576,42 @@ static int wp_check(void *state, uint64_t now_us, const uint64_t *addrs,
 	return 0;
 }
 
+/*
+ * A region that has gone quiet: arm every written present page of it at
+ * once, where it lies in registered mappings. Sampling any of its pages
+ * later is then a one-pte walk instead of a re-protect and a TLB flush.
+ * This is what keeps a cold area cheap when its pages were written after
+ * its mapping was first armed (populated later, or hot before): without
+ * it each sampled page there costs one flush until sampling has armed
+ * them all. The scan flushes once per 2 MiB that had written pages
+ * (pagemap_scan_pmd_entry), once; a range already armed costs its walk.
+ */
+static void wp_settle(void *state, uint64_t start, uint64_t end)
+{
+	struct wp_state *s = state;
+
+	for (size_t i = 0; i < s->nr_known; i++) {
+		uint64_t a = s->known[i].start > start ? s->known[i].start : start;
+		uint64_t b = s->known[i].end < end ? s->known[i].end : end;
+		struct pm_scan_arg arg = {
+			.size = sizeof(arg),
+			.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+			.start = a,
+			.end = b,
+			.category_mask = PAGE_IS_PRESENT | PAGE_IS_WRITTEN,
+		};
+
+		if (s->known[i].start >= end)
+			break;
+		if (b <= a)
+			continue;
+		/* errors (unmapped since ranges()) leave the pages as they are */
+		if (ioctl(s->pagemap_fd, PAGEMAP_SCAN, &arg) == 0)
+			s->stats.nr_bytes_settled += b - a;
+	}
+	s->stats.nr_settled++;
+}
+
 /* ---- the rest ------------------------------------------------------------ */
 
 static int wp_apply(void *state, int action, uint64_t start, uint64_t end,
@@ -593,4 +651,5 @@ const struct ml_damon_ops ml_damon_wp_ops = {
 	.apply = wp_apply,
 	.alive = wp_alive,
 	.fini = wp_fini,
+	.settle = wp_settle,
 };
