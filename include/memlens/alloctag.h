@@ -470,15 +470,14 @@ static inline __attribute__((always_inline)) void ml_free(void *p)
 		uint64_t canary;
 
 		memcpy(&canary, (const void *)(a - 8), sizeof(canary));
+		/* (a short header always holds counters) */
 		if (__builtin_expect(canary == (ML_ALLOC_HDR_SHORT_MAGIC ^ a), 1)) {
 			uint64_t w = h->rt_size;
-			struct ml_alloc_rt *rt = (struct ml_alloc_rt *)(uintptr_t)(w & ML__RT_MASK);
 
-			if (__builtin_expect(rt != NULL, 1)) {
-				ml__alloc_count(rt, -(int64_t)(w >> ML_ALLOC_HDR_RT_BITS), -1);
-				free(h);
-				return;
-			}
+			ml__alloc_count((struct ml_alloc_rt *)(uintptr_t)(w & ML__RT_MASK),
+					-(int64_t)(w >> ML_ALLOC_HDR_RT_BITS), -1);
+			free(h);
+			return;
 		}
 	}
 #endif

@@ -266,6 +266,18 @@ rt_create(struct ml_alloc_tag *tag)
 	return old;
 }
 
+/*
+ * Where a block goes when its site's counters could not be made (no
+ * memory): counted, but in counters no tag points at, so no report shows
+ * them. Headers then always hold counters, and ml_free() never tests.
+ */
+static struct {
+	struct ml_alloc_rt hdr;
+	struct ml_alloc_shard shards[ML_ALLOC_NR_SHARDS][ML_ALLOC_SHARD_STRIDE /
+							  sizeof(struct ml_alloc_shard)];
+} lost_rt __attribute__((aligned(64)));
+_Static_assert(sizeof(lost_rt) == RT_SIZE, "lost_rt is a whole ml_alloc_rt");
+
 static inline struct ml_alloc_rt *rt_get(struct ml_alloc_tag *tag)
 {
 	struct ml_alloc_rt *rt = __atomic_load_n(&tag->rt, __ATOMIC_ACQUIRE);
@@ -454,14 +466,15 @@ static ALLOC_TEXT __attribute__((always_inline)) inline void *finish(void *base,
 	char *p = (char *)base + off;
 	struct ml_alloc_rt *rt = rt_get(tag);
 
+	if (unlikely(!rt))
+		rt = &lost_rt.hdr;
 	write_hdr(p, off, rt, size);
 	/* from here ml_free() checks headers; the pointer reaches another
 	 * thread's ml_free() only through synchronization of the program's
 	 * own, which orders this store before that thread's load */
 	if (unlikely(!__atomic_load_n(&ml_alloc_tagged, __ATOMIC_RELAXED)))
 		__atomic_store_n(&ml_alloc_tagged, 1, __ATOMIC_RELAXED);
-	if (likely(rt))
-		ml__alloc_count(rt, (int64_t)size, 1);
+	ml__alloc_count(rt, (int64_t)size, 1);
 	if (unlikely(__atomic_load_n(&tag->capture, __ATOMIC_RELAXED)))
 		capture(tag, size);
 	return p;
@@ -761,6 +774,12 @@ __attribute__((constructor(101))) static void alloc_init(void)
 	const char *env = getenv("MEMLENS_ALLOC_PROFILING");
 
 	alloctag_ring_init(&ring);
+	lost_rt.hdr = (struct ml_alloc_rt){
+		.magic = ML_ALLOC_RT_MAGIC,
+		.nr_shards = ML_ALLOC_NR_SHARDS,
+		.shard_stride = ML_ALLOC_SHARD_STRIDE,
+		.tag = &untagged, /* a realloc while off charges it there */
+	};
 	alloctag_root.self = (uintptr_t)&alloctag_root;
 	if (env && strcmp(env, "0") == 0)
 		ml_alloctag_enable(false);
