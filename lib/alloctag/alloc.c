@@ -259,6 +259,9 @@ rt_create(struct ml_alloc_tag *tag)
 	rt->nr_shards = ML_ALLOC_NR_SHARDS;
 	rt->shard_stride = ML_ALLOC_SHARD_STRIDE;
 	rt->tag = tag;
+	/* the inline ml_malloc() makes blocks once a site has counters:
+	 * from then on ml_free() must check headers */
+	__atomic_store_n(&ml_alloc_tagged, 1, __ATOMIC_RELAXED);
 	if (__atomic_compare_exchange_n(&tag->rt, &old, rt, false,
 					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return rt;
