@@ -33,9 +33,7 @@
 #define IDLE_BITMAP "kernel/mm/page_idle/bitmap"
 
 struct idle_state {
-	struct ml_proc *proc;
-	struct ml_pagemap *pm;
-	pid_t pid;
+	struct src_target t;	/* first: src_target_apply(), _alive() */
 	int bitmap_fd;
 	/* what prepare() saw: the sampled pages and their PFNs (0: none) */
 	uint64_t *addrs;
@@ -52,8 +50,7 @@ static void idle_fini(void *state)
 		return;
 	if (s->bitmap_fd >= 0)
 		close(s->bitmap_fd);
-	ml_pagemap_close(s->pm);
-	ml_proc_free(s->proc);
+	src_target_fini(&s->t);
 	free(s->addrs);
 	free(s->pfns);
 	free(s);
@@ -61,7 +58,7 @@ static void idle_fini(void *state)
 
 static int open_bitmap(struct idle_state *s, const char **why)
 {
-	int dfd = open(ml_proc_sys_root(s->proc),
+	int dfd = open(ml_proc_sys_root(s->t.proc),
 		       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (dfd < 0) {
@@ -89,8 +86,8 @@ static int pfns_visible(struct idle_state *s, const char **why)
 {
 	struct ml_feature f;
 
-	if (!src_proc_is_live(s->proc) ||
-	    ml_features_probe_one(s->proc, ML_FEATURE_PAGEMAP_PFN, &f))
+	if (!src_proc_is_live(s->t.proc) ||
+	    ml_features_probe_one(s->t.proc, ML_FEATURE_PAGEMAP_PFN, &f))
 		return 0;
 	if (f.state == ML_FEAT_NO_PERMISSION) {
 		*why = "pagemap PFNs need CAP_SYS_ADMIN";
@@ -113,19 +110,19 @@ static int idle_init(void **state, pid_t pid, const char *arg,
 	if (!s)
 		return -ENOMEM;
 	s->bitmap_fd = -1;
-	err = src_open(arg, pid, &s->proc, &s->pid, why);
+	err = src_open(arg, pid, &s->t.proc, &s->t.pid, why);
 	if (err)
 		goto fail;
 	/* the kernel's lack first: it is the answer wherever we run */
 	err = open_bitmap(s, why);
 	if (err)
 		goto fail;
-	if (!src_pid_alive(s->proc, s->pid)) {
+	if (!src_pid_alive(s->t.proc, s->t.pid)) {
 		*why = "no such process";
 		err = -ESRCH;
 		goto fail;
 	}
-	err = ml_pagemap_open(s->proc, s->pid, &s->pm);
+	err = ml_pagemap_open(s->t.proc, s->t.pid, &s->t.pm);
 	if (err) {
 		*why = "cannot open the target's pagemap";
 		goto fail;
@@ -151,7 +148,7 @@ static int idle_ranges(void *state, uint64_t now_us,
 
 	(void)now_us;
 	*nr = 0;
-	ret = ml_vma_iter_open(s->proc, s->pid, false, &it);
+	ret = ml_vma_iter_open(s->t.proc, s->t.pid, false, &it);
 	if (ret)
 		return ret;
 	while ((ret = ml_vma_iter_next(it, &v)) == 1) {
@@ -166,7 +163,7 @@ static int idle_ranges(void *state, uint64_t now_us,
 static int pfn_of(struct idle_state *s, uint64_t addr, uint64_t *pfn)
 {
 	uint64_t pme = 0;
-	ssize_t n = ml_pagemap_read(s->pm, addr, 1, &pme);
+	ssize_t n = ml_pagemap_read(s->t.pm, addr, 1, &pme);
 
 	if (n < 0)
 		return (int)n;
@@ -259,21 +256,6 @@ static int idle_check(void *state, uint64_t now_us, const uint64_t *addrs,
 	return 0;
 }
 
-static int idle_apply(void *state, int action, uint64_t start, uint64_t end,
-		      uint64_t *applied)
-{
-	struct idle_state *s = state;
-
-	return ml_damos_madvise(s->pid, action, start, end, applied);
-}
-
-static bool idle_alive(void *state)
-{
-	struct idle_state *s = state;
-
-	return src_pid_alive(s->proc, s->pid);
-}
-
 const struct ml_damon_ops ml_damon_idle_ops = {
 	.name = "idle",
 	.sees = ML_DAMON_SEES_READS | ML_DAMON_SEES_WRITES,
@@ -281,7 +263,7 @@ const struct ml_damon_ops ml_damon_idle_ops = {
 	.ranges = idle_ranges,
 	.prepare = idle_prepare,
 	.check = idle_check,
-	.apply = idle_apply,
-	.alive = idle_alive,
+	.apply = src_target_apply,
+	.alive = src_target_alive,
 	.fini = idle_fini,
 };

@@ -24,9 +24,7 @@
 #include "../util/util.h"
 
 struct sd_state {
-	struct ml_proc *proc;
-	struct ml_pagemap *pm;
-	pid_t pid;
+	struct src_target t;	/* first: src_target_apply(), _alive() */
 	int clear_refs_fd;
 };
 
@@ -38,8 +36,7 @@ static void sd_fini(void *state)
 		return;
 	if (s->clear_refs_fd >= 0)
 		close(s->clear_refs_fd);
-	ml_pagemap_close(s->pm);
-	ml_proc_free(s->proc);
+	src_target_fini(&s->t);
 	free(s);
 }
 
@@ -67,20 +64,20 @@ static int sd_open(struct sd_state *s, const char **why)
 	char path[32];
 	int err;
 
-	err = ml_pagemap_open(s->proc, s->pid, &s->pm);
+	err = ml_pagemap_open(s->t.proc, s->t.pid, &s->t.pm);
 	if (err) {
 		*why = err == -ENOENT ? "kernel lacks CONFIG_PROC_PAGE_MONITOR"
 				      : "cannot open the target's pagemap";
 		return err == -ENOENT ? -EOPNOTSUPP : err;
 	}
-	snprintf(path, sizeof(path), "%d/clear_refs", (int)s->pid);
-	s->clear_refs_fd = openat(ml_proc_dirfd(s->proc), path,
+	snprintf(path, sizeof(path), "%d/clear_refs", (int)s->t.pid);
+	s->clear_refs_fd = openat(ml_proc_dirfd(s->t.proc), path,
 				  O_WRONLY | O_CLOEXEC);
 	if (s->clear_refs_fd < 0) {
 		*why = "cannot open the target's clear_refs";
 		return errno == ENOENT ? -ESRCH : -errno;
 	}
-	return sd_supported(s->proc, why);
+	return sd_supported(s->t.proc, why);
 }
 
 static int sd_init(void **state, pid_t pid, const char *arg, const char **why)
@@ -96,10 +93,10 @@ static int sd_init(void **state, pid_t pid, const char *arg, const char **why)
 	if (!s)
 		return -ENOMEM;
 	s->clear_refs_fd = -1;
-	err = src_open(arg, pid, &s->proc, &s->pid, why);
+	err = src_open(arg, pid, &s->t.proc, &s->t.pid, why);
 	if (err)
 		goto fail;
-	if (!src_pid_alive(s->proc, s->pid)) {
+	if (!src_pid_alive(s->t.proc, s->t.pid)) {
 		*why = "no such process";
 		err = -ESRCH;
 		goto fail;
@@ -125,7 +122,7 @@ static int sd_ranges(void *state, uint64_t now_us, struct ml_damon_range *buf,
 
 	(void)now_us;
 	*nr = 0;
-	ret = ml_vma_iter_open(s->proc, s->pid, false, &it);
+	ret = ml_vma_iter_open(s->t.proc, s->t.pid, false, &it);
 	if (ret)
 		return ret;
 	while ((ret = ml_vma_iter_next(it, &v)) == 1)
@@ -159,7 +156,7 @@ static int sd_check(void *state, uint64_t now_us, const uint64_t *addrs,
 	(void)now_us;
 	for (size_t i = 0; i < nr; i++) {
 		uint64_t pme = 0;
-		ssize_t n = ml_pagemap_read(s->pm, addrs[i], 1, &pme);
+		ssize_t n = ml_pagemap_read(s->t.pm, addrs[i], 1, &pme);
 
 		if (n < 0)
 			return (int)n;
@@ -169,21 +166,6 @@ static int sd_check(void *state, uint64_t now_us, const uint64_t *addrs,
 	return 0;
 }
 
-static int sd_apply(void *state, int action, uint64_t start, uint64_t end,
-		    uint64_t *applied)
-{
-	struct sd_state *s = state;
-
-	return ml_damos_madvise(s->pid, action, start, end, applied);
-}
-
-static bool sd_alive(void *state)
-{
-	struct sd_state *s = state;
-
-	return src_pid_alive(s->proc, s->pid);
-}
-
 const struct ml_damon_ops ml_damon_softdirty_ops = {
 	.name = "softdirty",
 	.sees = ML_DAMON_SEES_WRITES,
@@ -191,7 +173,7 @@ const struct ml_damon_ops ml_damon_softdirty_ops = {
 	.ranges = sd_ranges,
 	.prepare = sd_prepare,
 	.check = sd_check,
-	.apply = sd_apply,
-	.alive = sd_alive,
+	.apply = src_target_apply,
+	.alive = src_target_alive,
 	.fini = sd_fini,
 };

@@ -154,6 +154,27 @@ bool src_vma_private_anon_rw(const struct ml_vma *v)
 	       !name_is(v, "[vdso") && !name_is(v, "[vsyscall");
 }
 
+void src_target_fini(struct src_target *t)
+{
+	ml_pagemap_close(t->pm);
+	ml_proc_free(t->proc);
+}
+
+int src_target_apply(void *state, int action, uint64_t start, uint64_t end,
+		     uint64_t *applied)
+{
+	const struct src_target *t = state;
+
+	return ml_damos_madvise(t->pid, action, start, end, applied);
+}
+
+bool src_target_alive(void *state)
+{
+	struct src_target *t = state;
+
+	return src_pid_alive(t->proc, t->pid);
+}
+
 bool src_pid_alive(struct ml_proc *p, pid_t pid)
 {
 	char *text;

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <memlens/damon.h>
+#include <memlens/pagemap.h>
 #include <memlens/proc.h>
 
 /* ---- arguments ------------------------------------------------------------ */
@@ -60,5 +61,24 @@ bool src_vma_private_anon_rw(const struct ml_vma *v);
 
 /* Still there: <proc_root>/<pid> exists and is not a zombie. */
 bool src_pid_alive(struct ml_proc *p, pid_t pid);
+
+/* ---- another process, read through its pagemap ---------------------------- */
+
+/*
+ * What softdirty and idle keep of their target. Their state starts with
+ * it, so that one apply() and one alive() serve both.
+ */
+struct src_target {
+	struct ml_proc *proc;
+	struct ml_pagemap *pm;
+	pid_t pid;
+};
+
+/* Closes what the target holds (safe on a zeroed one). */
+void src_target_fini(struct src_target *t);
+/* ops.apply and ops.alive for a state that starts with a struct src_target */
+int src_target_apply(void *state, int action, uint64_t start, uint64_t end,
+		     uint64_t *applied);
+bool src_target_alive(void *state);
 
 #endif

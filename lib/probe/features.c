@@ -30,41 +30,9 @@
 #include "../util/util.h"
 
 /* ---- uapi newer than the build's headers (Debian bookworm has 6.1) ------- */
-/* PROCMAP_QUERY is in ../util/uapi.h, shared with lib/vmaq. */
+/* PROCMAP_QUERY, PAGEMAP_SCAN and userfaultfd's are in ../util/uapi.h,
+ * shared with lib/vmaq and lib/damon. */
 
-#ifndef PAGEMAP_SCAN
-/* include/uapi/linux/fs.h, 6.7 */
-struct page_region {
-	__u64 start;
-	__u64 end;
-	__u64 categories;
-};
-
-struct pm_scan_arg {
-	__u64 size;
-	__u64 flags;
-	__u64 start;
-	__u64 end;
-	__u64 walk_end;
-	__u64 vec;
-	__u64 vec_len;
-	__u64 max_pages;
-	__u64 category_inverted;
-	__u64 category_mask;
-	__u64 category_anyof_mask;
-	__u64 return_mask;
-};
-_Static_assert(sizeof(struct pm_scan_arg) == 96, "uapi pm_scan_arg");
-#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
-#define PAGE_IS_PRESENT (1 << 3)
-#endif
-
-#ifndef UFFD_USER_MODE_ONLY
-#define UFFD_USER_MODE_ONLY 1
-#endif
-#ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC (1 << 15)
-#endif
 #ifndef PR_SET_VMA
 #define PR_SET_VMA 0x53564d41
 #endif
