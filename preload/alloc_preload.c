@@ -137,15 +137,7 @@ static struct {
  * libmemlens) can interpose on it.
  */
 __attribute__((visibility("hidden"))) struct ml_alloc_root prof_root = {
-	.magic = ML_ALLOC_ROOT_MAGIC,
-	.version = ML_ALLOC_VERSION,
-	.size = sizeof(struct ml_alloc_root),
-	.tag_size = ML_ALLOC_TAG_SIZE,
-	.nr_shards = ML_ALLOC_NR_SHARDS,
-	.shard_stride = ML_ALLOC_SHARD_STRIDE,
-	.rt_hdr_size = ML_ALLOC_RT_HDR_SIZE,
-	.enabled = 1,
-	.mode = ML_ALLOC_MODE_RUNTIME,
+	ML__ALLOC_ROOT_FIELDS(ML_ALLOC_MODE_RUNTIME),
 };
 extern struct ml_alloc_root memlens_alloc_root
 	__attribute__((alias("prof_root"), visibility("default")));

@@ -233,6 +233,15 @@ struct ml_alloc_root {
 #define ML_ALLOC_MODE_TAGS	1	/* ml_malloc() call-site tags */
 #define ML_ALLOC_MODE_RUNTIME	2	/* libmemlens-alloc.so (LD_PRELOAD) */
 
+/* A writer's root as it starts (not for direct use): its designated
+ * fields, for an initializer that may add ->ring. */
+#define ML__ALLOC_ROOT_FIELDS(mode_)                                         \
+	.magic = ML_ALLOC_ROOT_MAGIC, .version = ML_ALLOC_VERSION,           \
+	.size = sizeof(struct ml_alloc_root),                                \
+	.tag_size = ML_ALLOC_TAG_SIZE, .nr_shards = ML_ALLOC_NR_SHARDS,      \
+	.shard_stride = ML_ALLOC_SHARD_STRIDE,                               \
+	.rt_hdr_size = ML_ALLOC_RT_HDR_SIZE, .enabled = 1, .mode = (mode_)
+
 /*
  * The block header, just before every pointer ml_malloc() and friends
  * return, in one of two forms told apart by its last word, the canary at

@@ -80,16 +80,8 @@ static struct ml_alloc_ring ring;
  * copy writing its own, instead of both binding to the first one loaded.
  */
 struct ml_alloc_root alloctag_root = {
-	.magic = ML_ALLOC_ROOT_MAGIC,
-	.version = ML_ALLOC_VERSION,
-	.size = sizeof(struct ml_alloc_root),
-	.tag_size = ML_ALLOC_TAG_SIZE,
-	.nr_shards = ML_ALLOC_NR_SHARDS,
-	.shard_stride = ML_ALLOC_SHARD_STRIDE,
-	.rt_hdr_size = ML_ALLOC_RT_HDR_SIZE,
+	ML__ALLOC_ROOT_FIELDS(ML_ALLOC_MODE_TAGS),
 	.ring = &ring,
-	.enabled = 1,
-	.mode = ML_ALLOC_MODE_TAGS,
 };
 extern struct ml_alloc_root memlens_alloc_root
 	__attribute__((alias("alloctag_root"), visibility("default")));
